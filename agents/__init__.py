@@ -1,0 +1,206 @@
+"""What learns: torsos, heads, losses, and the Agent that acts and updates.
+
+`build_agent` is the only place an `AgentConfig` is read; below it every object takes explicit values.
+Registries (each entry is one line plus a small builder function):
+- `TORSOS[cfg.torso](cfg, obs_shape, device) -> nn.Module` with `.out_features`;
+- `HEADS[cfg.head.kind](cfg, in_features, num_actions) -> Head`;
+- `GROUP_OPTIMIZERS[group](cfg) -> OptimizerSpec` for each group a head's `param_groups()` returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+
+import torch
+from torch import nn
+
+from agents.agent import OPTIMIZERS, Agent, OptimizerSpec, QNetwork
+from agents.config import AgentConfig
+from agents.heads import (
+    AtomLinear,
+    CategoricalHead,
+    ExpectedValueHead,
+    FractionQuantileHead,
+    Head,
+    ImplicitQuantileHead,
+    QuantileHead,
+    ReturnDist,
+)
+from agents.torsos import MLP, NatureCNN
+
+__all__ = [
+    "Agent",
+    "AtomLinear",
+    "CategoricalHead",
+    "ExpectedValueHead",
+    "FractionQuantileHead",
+    "GROUP_OPTIMIZERS",
+    "HEADS",
+    "Head",
+    "ImplicitQuantileHead",
+    "MLP",
+    "NatureCNN",
+    "OptimizerSpec",
+    "QNetwork",
+    "QuantileHead",
+    "ReturnDist",
+    "TORSOS",
+    "build_agent",
+]
+
+
+# --- torsos -----------------------------------------------------------------------------------------
+def _nature_cnn(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device) -> nn.Module:
+    if len(obs_shape) != 3:
+        raise ValueError(f"torso 'nature_cnn' needs obs_shape (S, H, W); got {obs_shape}")
+    stack, height, width = obs_shape
+    # channels_last measured faster for CPU updates only (see NatureCNN).
+    return NatureCNN(in_channels=stack, frame_shape=(height, width), channels_last=device.type == "cpu")
+
+
+def _mlp(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device) -> nn.Module:
+    return MLP(math.prod(obs_shape), list(cfg.mlp_hidden))
+
+
+TORSOS: dict[str, Callable[[AgentConfig, tuple[int, ...], torch.device], nn.Module]] = {
+    "nature_cnn": _nature_cnn,
+    "mlp": _mlp,
+}
+
+
+# --- heads ------------------------------------------------------------------------------------------
+def _expected_value_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
+    return ExpectedValueHead(
+        in_features, num_actions, hidden=cfg.head.hidden, dueling=cfg.dueling, kappa=cfg.head.kappa
+    )
+
+
+def _categorical_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
+    h = cfg.head
+    return CategoricalHead(
+        in_features,
+        num_actions,
+        hidden=h.hidden,
+        dueling=cfg.dueling,
+        num_atoms=h.num_atoms,
+        v_min=h.v_min,
+        v_max=h.v_max,
+    )
+
+
+def _quantile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
+    h = cfg.head
+    return QuantileHead(
+        in_features, num_actions, hidden=h.hidden, dueling=cfg.dueling, num_quantiles=h.num_quantiles, kappa=h.kappa
+    )
+
+
+def _implicit_quantile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
+    h = cfg.head
+    # Drawn from the RNG build_agent has just seeded: equal build seeds give equal τ streams.
+    tau_seed = int(torch.randint(2**62, ()))
+    return ImplicitQuantileHead(
+        in_features,
+        num_actions,
+        hidden=h.hidden,
+        dueling=cfg.dueling,
+        num_cosines=h.num_cosines,
+        num_online_taus=h.num_online_taus,
+        num_target_taus=h.num_target_taus,
+        num_act_taus=h.num_act_taus,
+        kappa=h.kappa,
+        seed=tau_seed,
+    )
+
+
+def _fraction_quantile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
+    """FQF: `num_quantiles` is the number of proposed fractions N (32 in Yang et al. 2019)."""
+    h = cfg.head
+    return FractionQuantileHead(
+        in_features,
+        num_actions,
+        hidden=h.hidden,
+        dueling=cfg.dueling,
+        num_fractions=h.num_quantiles,
+        num_cosines=h.num_cosines,
+        kappa=h.kappa,
+        entropy_coef=h.entropy_coef,
+    )
+
+
+HEADS: dict[str, Callable[[AgentConfig, int, int], Head]] = {
+    "expected_value": _expected_value_head,
+    "categorical": _categorical_head,
+    "quantile": _quantile_head,
+    "implicit_quantile": _implicit_quantile_head,
+    "fraction_quantile": _fraction_quantile_head,
+}
+
+
+# --- optimizers per parameter group -----------------------------------------------------------------
+def _main_optimizer(cfg: AgentConfig) -> OptimizerSpec:
+    o = cfg.optim
+    return OptimizerSpec(
+        name=o.name, lr=o.lr, eps=o.eps, alpha=o.alpha, centered=o.centered, max_grad_norm=o.max_grad_norm
+    )
+
+
+def _fraction_optimizer(cfg: AgentConfig) -> OptimizerSpec:
+    """FQF's fraction proposal net (Yang et al. 2019, Sec. 5): RMSProp with a tiny lr, not centered."""
+    return OptimizerSpec(
+        name="rmsprop",
+        lr=cfg.head.fraction_lr,
+        eps=cfg.head.fraction_eps,
+        alpha=0.95,
+        centered=False,
+        max_grad_norm=cfg.optim.max_grad_norm,
+    )
+
+
+GROUP_OPTIMIZERS: dict[str, Callable[[AgentConfig], OptimizerSpec]] = {
+    "main": _main_optimizer,
+    "fraction": _fraction_optimizer,
+}
+
+
+def _check_choice(what: str, name: str, valid: Collection[str]) -> None:
+    """Fail before any work with the valid choices listed (STYLE habit 7)."""
+    if name not in valid:
+        raise ValueError(f"unknown {what} '{name}'; valid: {', '.join(sorted(valid))}")
+
+
+def build_agent(
+    cfg: AgentConfig,
+    obs_shape: tuple[int, ...],
+    num_actions: int,
+    device: torch.device | str,
+    *,
+    seed: int = 0,
+) -> Agent:
+    """Build the `Agent` an `AgentConfig` describes.
+
+    Args:
+        cfg: the agent config (dataclass or an OmegaConf node with the same fields).
+        obs_shape: one observation, (S, *frame_shape): (4, 84, 84) for Atari, (1, 4) for CartPole.
+        num_actions: size of the (minimal) action set.
+        device: where the networks and the exploration generator live.
+        seed: seeds the network initialisation (without touching the global RNG) and the
+            exploration generator; equal seeds give identical agents.
+    """
+    _check_choice("head", cfg.head.kind, HEADS)
+    _check_choice("torso", cfg.torso, TORSOS)
+    _check_choice("optimizer", cfg.optim.name, OPTIMIZERS)
+    obs_shape = tuple(int(d) for d in obs_shape)
+    device = torch.device(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        torso = TORSOS[cfg.torso](cfg, obs_shape, device)
+        head = HEADS[cfg.head.kind](cfg, torso.out_features, num_actions)
+    groups = head.param_groups()
+    for group in groups:
+        _check_choice("parameter group", group, GROUP_OPTIMIZERS)
+    optimizers = {group: GROUP_OPTIMIZERS[group](cfg) for group in groups}
+    return Agent(
+        QNetwork(torso, head), optimizers=optimizers, double_q=cfg.double_q, device=device, seed=seed
+    )

@@ -1,0 +1,541 @@
+"""Heads: torso features -> a return distribution per action (`ReturnDist`), its target and its loss.
+
+Every agent is the same learner with a different head (DESIGN.md). A head implements the `Head`
+protocol below; the `Agent` only ever calls these five methods, so adding C51, QR-DQN, IQN or FQF means
+writing one `Head` subclass (composing `AtomLinear` and the pure functions of `agents/losses.py`)
+and registering a builder in `agents.HEADS`; the agent does not change.
+
+Axis order is always [batch, action, atom] = [B, A, N].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from agents.losses import (
+    categorical_cross_entropy,
+    categorical_projection,
+    expected_value_td_loss,
+    fraction_loss,
+    quantile_huber_loss,
+)
+
+__all__ = [
+    "TAU_ROLES",
+    "ReturnDist",
+    "Head",
+    "AtomLinear",
+    "ExpectedValueHead",
+    "gather_action",
+    "CategoricalHead",
+    "QuantileHead",
+    "CosineEmbedding",
+    "QuantileFunction",
+    "ImplicitQuantileHead",
+    "FractionProposal",
+    "FractionQuantileHead",
+]
+
+TAU_ROLES = ("online", "target", "act")
+"""Roles of `Head.sample_taus`: online dist on obs, target dist on next_obs, acting / argmax."""
+
+
+@dataclass(frozen=True, eq=False)
+class ReturnDist:
+    """A return distribution per action, as atoms with probabilities.
+
+    Attributes:
+        values: [B, A, N] atom values: Q itself for N=1 (DQN), the fixed support broadcast for C51,
+            quantile values for QR-DQN/IQN/FQF.
+        probs: atom probabilities, [B, A, N] or broadcastable to it ([B, 1, N], [1, 1, N]):
+            ones for DQN, softmax(logits) for C51, 1/N for QR-DQN/IQN, τ_{i+1} − τ_i for FQF.
+        logits: [B, A, N] C51 atom logits (the loss uses log_softmax of these), else None.
+        taus: [B, N] quantile fractions at which `values` are evaluated (IQN/FQF), else None.
+    """
+
+    values: Tensor
+    probs: Tensor
+    logits: Tensor | None = None
+    taus: Tensor | None = None
+
+    def q_values(self) -> Tensor:
+        """[B, A] expected return per action: Q(s, a) = Σ_i p_i z_i (Bellemare et al. 2017, Eq. 1)."""
+        return (self.values * self.probs).sum(-1)
+
+
+def gather_action(x: Tensor, action: Tensor) -> Tensor:
+    """Select one action per row: x [B, A, ...], action [B] int64 -> [B, ...]."""
+    index = action.view(-1, *([1] * (x.dim() - 1))).expand(-1, 1, *x.shape[2:])
+    return x.gather(1, index).squeeze(1)
+
+
+class Head(nn.Module):
+    """The protocol every head implements (a base class; override the methods marked required).
+
+    The agent's update, in terms of these methods (B = batch size, Q = q_values):
+
+        features = torso(obs);                  dist = head(features, head.sample_taus(B, "online"))
+        next_dist = target_net(next_obs, head.sample_taus(B, "target"))            # no grad
+        next_action = argmax_a Q(next_dist)   or, double-Q, argmax_a Q(online(next_obs, taus "act"))
+        target = head.target(next_dist, next_action, reward, discount)             # no grad
+        losses = head.loss(dist, action, target, features)  # {group: [B]}, "main" always present
+        sum_g mean(losses[g] * weight) -> one backward -> clip per group -> step each group's optimizer
+
+    The methods are called on the ONLINE head (the target network's head is used only through its
+    forward), so buffers such as a C51 support are read from the online head.
+    """
+
+    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:  # required
+        """features [B, F] (+ taus [B, N] for sampled-fraction heads) -> ReturnDist, values [B, A, N]."""
+        raise NotImplementedError
+
+    def sample_taus(self, batch_size: int, role: str, device: torch.device | str) -> Tensor | None:
+        """Quantile fractions [batch_size, N_role] for `role` in TAU_ROLES, or None (default).
+
+        Only IQN-like heads sample (N=64 online/target, K=32 act in Dabney et al. 2018b); heads with
+        fixed atoms, and FQF (which proposes its fractions inside forward), return None.
+        """
+        return None
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+        """Bootstrap target from the target net's next_dist [B, A, N], next_action [B], reward [B],
+        discount [B] (= γ^k (1 − terminated), already built by the replay). Required.
+
+        Returns [B] (DQN), [B, N] target probabilities on the support (C51) or [B, M] target
+        quantile samples (QR-DQN/IQN/FQF). Called under torch.no_grad().
+        """
+        raise NotImplementedError
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+        """Per-sample losses keyed by parameter group: {"main": [B], ...}. Required.
+
+        `dist` is the online distribution on obs (with gradient), `action` [B] the actions taken,
+        `target` what `self.target` returned, `features` [B, F] the torso output it was computed from
+        (FQF's fraction loss re-evaluates quantiles on detached features). The agent backpropagates
+        the SUM of all groups' weighted means once, so each entry must carry gradient only into its
+        own group's parameters: detach across groups (e.g. the quantile loss detaches FQF's taus, the
+        fraction loss uses detached features and detached quantile values).
+        """
+        raise NotImplementedError
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """This head's parameters by optimizer group; default {"main": all}. FQF adds "fraction".
+
+        The agent adds the torso's parameters to "main" and builds one optimizer per group; every
+        parameter must appear in exactly one group.
+        """
+        return {"main": list(self.parameters())}
+
+
+def _stream(in_features: int, hidden: int, out_features: int) -> nn.Sequential:
+    """Linear(in, hidden) -> ReLU -> Linear(hidden, out); a single Linear(in, out) when hidden = 0."""
+    if hidden <= 0:
+        return nn.Sequential(nn.Linear(in_features, out_features))
+    return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, out_features))
+
+
+class AtomLinear(nn.Module):
+    """Features [..., F] -> atom outputs [..., A, N] through one hidden layer (512 in Nature DQN).
+
+    With `dueling` (Wang et al. 2016, Eq. 9) there are two streams, each with its own hidden layer:
+    a value stream V [..., 1, N] and an advantage stream A [..., A, N], combined per atom as
+
+        out[..., a, i] = V[..., i] + A[..., a, i] − mean_a' A[..., a', i]
+
+    so that mean_a out = V (the mean over actions recovers the value stream). Heads apply it to
+    whatever their atoms are (Q for DQN, logits for C51 as Rainbow does, quantile values).
+
+    Leading dimensions are free, so IQN can pass [B, N, F] (features ⊙ φ(τ)) with num_atoms=1 and
+    permute the [B, N, A, 1] result to [B, A, N].
+
+    `action_stream` gives the per-action outputs (the advantage stream when dueling);
+    `value_stream` exists only when dueling. `hidden = 0` drops the hidden layer (one Linear).
+    """
+
+    def __init__(
+        self, in_features: int, hidden: int, num_actions: int, num_atoms: int, dueling: bool
+    ) -> None:
+        super().__init__()
+        self.num_actions = num_actions
+        self.num_atoms = num_atoms
+        self.dueling = dueling
+        self.action_stream = _stream(in_features, hidden, num_actions * num_atoms)
+        self.value_stream = _stream(in_features, hidden, num_atoms) if dueling else None
+
+    def forward(self, features: Tensor) -> Tensor:
+        """[..., F] -> [..., A, N]."""
+        out = self.action_stream(features).unflatten(-1, (self.num_actions, self.num_atoms))
+        if self.value_stream is None:
+            return out
+        value = self.value_stream(features).unsqueeze(-2)  # [..., 1, N]
+        return value + out - out.mean(dim=-2, keepdim=True)
+
+
+class ExpectedValueHead(Head):
+    """DQN's head (Mnih et al. 2015): one value per action (N = 1), Huber TD loss, optional dueling.
+
+    forward -> ReturnDist(values = Q [B, A, 1], probs = ones [1, 1, 1]), so q_values() = Q.
+    """
+
+    def __init__(
+        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False, kappa: float = 1.0
+    ) -> None:
+        super().__init__()
+        self.net = AtomLinear(in_features, hidden, num_actions, 1, dueling)
+        self.kappa = kappa
+        self.register_buffer("probs", torch.ones(1, 1, 1), persistent=False)
+
+    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
+        """features [B, F] -> ReturnDist with values [B, A, 1]; `taus` is ignored."""
+        return ReturnDist(values=self.net(features), probs=self.probs)
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+        """y = r + d · Q_target(s', a') -> [B] (Mnih et al. 2015, Eq. 2; van Hasselt et al. 2016, Eq. 4
+        when a' comes from the online network)."""
+        return reward + discount * gather_action(next_dist.q_values(), next_action)
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+        """{"main": H_κ(y − Q(s, a))} per sample [B]."""
+        q_selected = gather_action(dist.q_values(), action)
+        return {"main": expected_value_td_loss(q_selected, target, self.kappa)}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Distributional heads: C51, QR-DQN, IQN, FQF
+# ----------------------------------------------------------------------------------------------------
+
+
+class CategoricalHead(Head):
+    """C51's head (Bellemare et al. 2017): a categorical distribution on a fixed support per action.
+
+    forward -> ReturnDist(values = support [B, A, N] (a broadcast view), probs = softmax(logits),
+    logits [B, A, N]); q_values() = Σ_i z_i p_i (Eq. 1). The support z_i = v_min + i Δz,
+    Δz = (v_max − v_min)/(N − 1), is a buffer. With `dueling`, AtomLinear combines value and
+    advantage per atom on the logits (as Rainbow does). Target: the projection Φ of r + d·z onto the
+    support under the target net's probabilities at the bootstrap action (Algorithm 1); loss: the
+    cross-entropy to it.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_actions: int,
+        hidden: int = 512,
+        dueling: bool = False,
+        num_atoms: int = 51,
+        v_min: float = -10.0,
+        v_max: float = 10.0,
+    ) -> None:
+        super().__init__()
+        if num_atoms < 2 or not v_min < v_max:
+            raise ValueError(f"C51 needs num_atoms >= 2 and v_min < v_max; got {num_atoms}, [{v_min}, {v_max}]")
+        self.net = AtomLinear(in_features, hidden, num_actions, num_atoms, dueling)
+        self.register_buffer("support", torch.linspace(v_min, v_max, num_atoms), persistent=False)
+
+    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
+        """features [B, F] -> ReturnDist with logits/probs [B, A, N]; `taus` is ignored."""
+        logits = self.net(features)
+        return ReturnDist(values=self.support.expand_as(logits), probs=logits.softmax(-1), logits=logits)
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+        """Φ(r + d·z) under p(s', a') -> [B, N] target probabilities (Algorithm 1)."""
+        next_probs = gather_action(next_dist.probs, next_action)
+        return categorical_projection(next_probs, reward, discount, self.support)
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+        """{"main": −Σ_i m_i log p_i(s, a)} per sample [B]."""
+        return {"main": categorical_cross_entropy(gather_action(dist.logits, action), target)}
+
+
+class QuantileHead(Head):
+    """QR-DQN's head (Dabney et al. 2018a): N quantile values per action at fixed fractions.
+
+    The fractions are the midpoints τ̂_i = (2i + 1)/(2N), i = 0 … N−1 (Lemma 2: the W1-minimising
+    quantiles of a uniform N-atom distribution), a buffer. forward -> ReturnDist(values = θ [B, A, N],
+    probs = 1/N, taus = τ̂ [B, N] (a broadcast view)). Target: r + d·θ_target(s', a') [B, N] (Algorithm 1);
+    loss: quantile Huber with κ (Eq. 10).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_actions: int,
+        hidden: int = 512,
+        dueling: bool = False,
+        num_quantiles: int = 200,
+        kappa: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if num_quantiles < 1:
+            raise ValueError(f"num_quantiles must be >= 1; got {num_quantiles}")
+        self.net = AtomLinear(in_features, hidden, num_actions, num_quantiles, dueling)
+        self.kappa = kappa
+        midpoints = (2 * torch.arange(num_quantiles, dtype=torch.float32) + 1) / (2 * num_quantiles)
+        self.register_buffer("taus", midpoints[None, :], persistent=False)  # [1, N]
+        self.register_buffer("probs", torch.full((1, 1, num_quantiles), 1.0 / num_quantiles), persistent=False)
+
+    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
+        """features [B, F] -> ReturnDist with quantile values [B, A, N]; `taus` is ignored."""
+        values = self.net(features)
+        return ReturnDist(values=values, probs=self.probs, taus=self.taus.expand(values.shape[0], -1))
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+        """T θ_j = r + d·θ_j(s', a') -> [B, N] target samples."""
+        return _shifted_quantiles(next_dist, next_action, reward, discount)
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+        """{"main": quantile Huber loss} per sample [B]."""
+        values = gather_action(dist.values, action)
+        return {"main": quantile_huber_loss(values, target, dist.taus, self.kappa)}
+
+
+def _shifted_quantiles(next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+    """r + d·F⁻¹(s', a'; τ'_j) -> [B, M] target samples of every quantile head."""
+    return reward[:, None] + discount[:, None] * gather_action(next_dist.values, next_action)
+
+
+class CosineEmbedding(nn.Module):
+    """IQN's fraction embedding φ(τ) (Dabney et al. 2018b, Eq. 4): [B, N] -> [B, N, F].
+
+        φ_j(τ) = ReLU(Σ_{i=0}^{n−1} cos(π i τ) w_ij + b_j),   n = num_cosines (64 in the paper)
+
+    The i = 0 cosine is the constant 1 (a second bias), as in the paper and Dopamine.
+    """
+
+    def __init__(self, num_cosines: int, out_features: int) -> None:
+        super().__init__()
+        self.register_buffer("frequencies", math.pi * torch.arange(num_cosines, dtype=torch.float32), persistent=False)
+        self.linear = nn.Linear(num_cosines, out_features)
+
+    def forward(self, taus: Tensor) -> Tensor:
+        """taus [B, N] in [0, 1] -> φ(τ) [B, N, F]."""
+        return F.relu(self.linear(torch.cos(taus[..., None] * self.frequencies)))
+
+
+class QuantileFunction(nn.Module):
+    """F⁻¹(x, a; τ) of IQN and FQF: features [B, F] and fractions [B, N] -> values [B, A, N].
+
+    Dabney et al. 2018b, Eq. 4: the torso features ψ(x) are modulated by φ(τ) with a Hadamard
+    product, then AtomLinear (hidden layer, per-action output, optional dueling) gives one value per
+    action and fraction: f(ψ(x) ⊙ φ(τ)).
+    """
+
+    def __init__(self, in_features: int, num_actions: int, hidden: int, dueling: bool, num_cosines: int) -> None:
+        super().__init__()
+        self.embedding = CosineEmbedding(num_cosines, in_features)
+        self.net = AtomLinear(in_features, hidden, num_actions, 1, dueling)
+
+    def forward(self, features: Tensor, taus: Tensor) -> Tensor:
+        """features [B, F], taus [B, N] -> quantile values [B, A, N]."""
+        modulated = features[:, None, :] * self.embedding(taus)  # [B, N, F]
+        return self.net(modulated).squeeze(-1).transpose(1, 2)  # [B, N, A, 1] -> [B, A, N]
+
+
+class _SeededUniform:
+    """A uniform sampler on its own seeded torch.Generator, made on first use on the draws' device.
+
+    Its state travels in the owning module's state_dict (via get/set_extra_state), so a resumed run
+    continues the same stream of τ. A state saved on another device type is dropped (reseeded).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.generator: torch.Generator | None = None
+        self._device: torch.device | str | None = None  # the device argument of the last draw
+        self._pending_state: dict[str, Any] | None = None
+
+    def rand(self, shape: tuple[int, ...], device: torch.device | str) -> Tensor:
+        """U(0, 1) draws of `shape` on `device`."""
+        if self.generator is None or device != self._device:
+            self._use(device)
+        return torch.rand(shape, generator=self.generator, device=self.generator.device)
+
+    def _use(self, device: torch.device | str) -> None:
+        """Point at `device`'s generator: keep the current one if it already lives there, else make it
+        (seeded, then restored from a pending state saved on the same device type)."""
+        resolved = torch.device(device)
+        if resolved.type == "cuda" and resolved.index is None:
+            resolved = torch.device("cuda", torch.cuda.current_device())
+        if self.generator is None or self.generator.device != resolved or self._pending_state is not None:
+            generator = torch.Generator(device=resolved)
+            generator.manual_seed(self.seed)
+            state = self._pending_state
+            if state is not None and state["device_type"] == resolved.type:
+                generator.set_state(state["state"].cpu())
+            self._pending_state = None
+            self.generator = generator
+        self._device = device
+
+    def state(self) -> dict[str, Any]:
+        """{"device_type", "state"} of the generator (or of the pending state / None before first use)."""
+        if self.generator is None:
+            return self._pending_state or {"device_type": None, "state": None}
+        return {"device_type": self.generator.device.type, "state": self.generator.get_state()}
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Restore `state()`; applied now if a generator exists, else when one is first made."""
+        self._pending_state = state if state["state"] is not None else None
+        if self.generator is not None:
+            self._use(self._device)
+
+
+class ImplicitQuantileHead(Head):
+    """IQN's head (Dabney et al. 2018b): quantile values at sampled fractions τ ~ U(0, 1).
+
+    forward(features, taus [B, N]) -> ReturnDist(values = F⁻¹(τ) [B, A, N], probs = 1/N, taus).
+    `sample_taus` draws N = 64 fractions for the online net, N' = 64 for the target net and K = 32
+    for acting (Sec. 3.2 and Table 2 of the paper), i.i.d. per row from a generator seeded at build.
+    Target: r + d·F⁻¹_target(s', a'; τ'_j) [B, N']; loss: quantile Huber with κ = 1 (Eq. 3).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_actions: int,
+        hidden: int = 512,
+        dueling: bool = False,
+        num_cosines: int = 64,
+        num_online_taus: int = 64,
+        num_target_taus: int = 64,
+        num_act_taus: int = 32,
+        kappa: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.quantile_function = QuantileFunction(in_features, num_actions, hidden, dueling, num_cosines)
+        self.num_taus = {"online": num_online_taus, "target": num_target_taus, "act": num_act_taus}
+        if min(self.num_taus.values()) < 1:
+            raise ValueError(f"every number of fractions must be >= 1; got {self.num_taus}")
+        self.kappa = kappa
+        self._uniform = _SeededUniform(seed)
+
+    def sample_taus(self, batch_size: int, role: str, device: torch.device | str) -> Tensor:
+        """τ ~ U(0, 1) i.i.d., [batch_size, N_role] (N = 64 online, N' = 64 target, K = 32 act)."""
+        if role not in self.num_taus:
+            raise ValueError(f"unknown role '{role}'; valid: {', '.join(TAU_ROLES)}")
+        return self._uniform.rand((batch_size, self.num_taus[role]), device)
+
+    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
+        """features [B, F], taus [B, N] (required) -> ReturnDist with values [B, A, N]."""
+        if taus is None:
+            raise ValueError("ImplicitQuantileHead needs taus [B, N]; draw them with sample_taus")
+        values = self.quantile_function(features, taus)
+        probs = values.new_full((1, 1, taus.shape[-1]), 1.0 / taus.shape[-1])
+        return ReturnDist(values=values, probs=probs, taus=taus)
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+        """r + d·F⁻¹(s', a'; τ'_j) -> [B, N'] target samples."""
+        return _shifted_quantiles(next_dist, next_action, reward, discount)
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+        """{"main": quantile Huber loss over the N × N' pairs} per sample [B] (Eq. 3)."""
+        values = gather_action(dist.values, action)
+        return {"main": quantile_huber_loss(values, target, dist.taus, self.kappa)}
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """The τ generator's state, so that a resumed run continues the same stream."""
+        return self._uniform.state()
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self._uniform.load(state)
+
+
+class FractionProposal(nn.Module):
+    """FQF's fraction proposal network P (Yang et al. 2019, Sec. 3.1): features [B, F] ->
+    fractions 0 = τ_0 < τ_1 < … < τ_N = 1 [B, N + 1] and log(τ_{i+1} − τ_i) [B, N].
+
+    One Linear layer, softmax, cumulative sum. Weight and bias start at zero, so every state starts
+    with exactly uniform fractions τ_i = i/N (the paper initialises with Xavier gain 0.01, which is
+    near-uniform; zero makes it exact). Callers pass DETACHED features: the fraction loss must not
+    train the torso.
+    """
+
+    def __init__(self, in_features: int, num_fractions: int) -> None:
+        super().__init__()
+        if num_fractions < 2:
+            raise ValueError(f"FQF needs num_fractions >= 2; got {num_fractions}")
+        self.linear = nn.Linear(in_features, num_fractions)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """features [B, F] -> (taus [B, N + 1], log_probs [B, N])."""
+        log_probs = F.log_softmax(self.linear(features), dim=-1)
+        inner = log_probs.exp().cumsum(-1)[:, :-1].clamp(max=1.0)  # τ_1 … τ_{N−1}
+        zeros = inner.new_zeros(inner.shape[0], 1)
+        return torch.cat([zeros, inner, zeros + 1.0], dim=-1), log_probs
+
+
+class FractionQuantileHead(Head):
+    """FQF's head (Yang et al. 2019): proposed fractions plus an IQN-style quantile function.
+
+    forward: P proposes τ_0 … τ_N on detached features; the quantile function is evaluated at the
+    hat fractions τ̂_i = (τ_i + τ_{i+1})/2 (detached: the quantile loss does not move the
+    fractions), and ReturnDist.probs = τ_{i+1} − τ_i, so q_values() = Σ_i (τ_{i+1} − τ_i) F⁻¹(τ̂_i).
+    The target net proposes its own fractions on s' (its copy of P), and its N values at those τ̂'
+    are the target samples, weighted equally, as in the authors' code (microsoft/FQF); some other
+    implementations evaluate the target at the online τ̂ of s instead. Either way, equal weights on
+    non-uniform fractions bias the target when the fractions move far from uniform; with the
+    paper's fraction lr (2.5e-9) they stay close to it.
+
+    loss: {"main": quantile Huber between F⁻¹(s, a; τ̂) and the targets (fractions as constants),
+    "fraction": the W1 fraction loss of Proposition 1 − entropy_coef · H(τ_{i+1} − τ_i)}, where the
+    fraction loss re-proposes τ from the detached features (same values as in forward, now with
+    gradient into P) and reads F⁻¹ at τ_1 … τ_{N−1} without gradient.
+    param_groups: {"main": quantile function, "fraction": P}; the agent gives "fraction" its own
+    optimizer (RMSProp, lr 2.5e-9 in the paper).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_actions: int,
+        hidden: int = 512,
+        dueling: bool = False,
+        num_fractions: int = 32,
+        num_cosines: int = 64,
+        kappa: float = 1.0,
+        entropy_coef: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.proposal = FractionProposal(in_features, num_fractions)
+        self.quantile_function = QuantileFunction(in_features, num_actions, hidden, dueling, num_cosines)
+        self.kappa = kappa
+        self.entropy_coef = entropy_coef
+
+    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
+        """features [B, F] -> ReturnDist with values [B, A, N] at τ̂, probs [B, 1, N]; `taus` is ignored."""
+        with torch.no_grad():
+            fractions, _ = self.proposal(features)
+            hat_taus = (fractions[:, :-1] + fractions[:, 1:]) / 2  # [B, N]
+            probs = (fractions[:, 1:] - fractions[:, :-1])[:, None, :]  # [B, 1, N]
+        values = self.quantile_function(features, hat_taus)
+        return ReturnDist(values=values, probs=probs, taus=hat_taus)
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+        """r + d·F⁻¹(s', a'; τ̂'_j) -> [B, N] target samples."""
+        return _shifted_quantiles(next_dist, next_action, reward, discount)
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+        """{"main": quantile Huber [B], "fraction": W1 fraction loss − entropy_coef · entropy [B]}."""
+        hat_values = gather_action(dist.values, action)  # [B, N]
+        main = quantile_huber_loss(hat_values, target, dist.taus, self.kappa)
+
+        features = features.detach()
+        fractions, log_probs = self.proposal(features)
+        interior_taus = fractions[:, 1:-1]  # [B, N − 1], with gradient into P
+        with torch.no_grad():
+            interior_values = gather_action(self.quantile_function(features, interior_taus), action)
+        fraction = fraction_loss(interior_values, hat_values.detach(), interior_taus)
+        entropy = -(log_probs.exp() * log_probs).sum(-1)
+        return {"main": main, "fraction": fraction - self.entropy_coef * entropy}
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """{"main": the quantile function's parameters, "fraction": the proposal network's}."""
+        return {"main": list(self.quantile_function.parameters()), "fraction": list(self.proposal.parameters())}

@@ -1,0 +1,57 @@
+"""What is played: the Atari vector env and its protocols, the game registry, classic-control envs.
+
+`build_env(cfg)` is the one entry point for the trainer; see `base.py` for the `VectorEnv` contract.
+"""
+
+from __future__ import annotations
+
+from .atari import AtariEnv
+from .base import VecStep, VectorEnv
+from .classic import ClassicEnv
+from .config import EnvConfig, ProtocolConfig
+from .games import GAMES, SUBSETS, Game, get_game, human_normalized_score
+
+ENV_KINDS = ("atari", "classic")
+
+__all__ = [
+    "ENV_KINDS",
+    "GAMES",
+    "SUBSETS",
+    "AtariEnv",
+    "ClassicEnv",
+    "EnvConfig",
+    "Game",
+    "ProtocolConfig",
+    "VecStep",
+    "VectorEnv",
+    "build_env",
+    "get_game",
+    "human_normalized_score",
+]
+
+
+def build_env(cfg: EnvConfig, num_envs: int | None = None, seed: int | None = None) -> VectorEnv:
+    """Build the env `cfg` describes; `num_envs` overrides `cfg.num_envs` (e.g. `cfg.eval_num_envs`).
+
+    `seed` seeds the first reset (per-env seeds are derived from it, see `base.env_seeds`).
+    """
+    n = cfg.num_envs if num_envs is None else num_envs
+    if cfg.kind == "atari":
+        p = cfg.protocol
+        return AtariEnv(
+            cfg.game,
+            n,
+            sticky_action_prob=p.sticky_action_prob,
+            noop_max=p.noop_max,
+            full_action_space=p.full_action_space,
+            max_episode_frames=p.max_episode_frames,
+            frame_skip=p.frame_skip,
+            stack=p.stack,
+            num_threads=cfg.num_threads,
+            seed=seed,
+        )
+    if cfg.kind == "classic":
+        if not cfg.gym_id:
+            raise ValueError("env kind 'classic' needs gym_id (e.g. 'CartPole-v1')")
+        return ClassicEnv(cfg.gym_id, n, name=cfg.game, seed=seed)
+    raise ValueError(f"unknown env kind '{cfg.kind}'; valid: {', '.join(ENV_KINDS)}")

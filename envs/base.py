@@ -1,0 +1,77 @@
+"""The vector-env contract every env in `envs/` implements (see INTERFACES.md).
+
+Observations are always `[E, S, *frame_shape]` (E envs, S stacked frames, newest frame `obs[:, -1]`);
+reset stacks are zero padded (`[0, 0, 0, f]`). Autoreset follows gymnasium's NEXT_STEP mode: the step
+after an episode end ignores its action and returns the new episode's reset observation with
+`first=True`, reward 0 and terminated = truncated = False. That step is not a transition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class VecStep:
+    """One vector step of E envs: the observation after the step and the outcome of the transition."""
+
+    obs: np.ndarray  # [E, S, *frame_shape] the observation after this step
+    reward: np.ndarray  # [E] float32, RAW reward of the transition into obs (0 on a reset step)
+    terminated: np.ndarray  # [E] bool, obs is terminal (game over): no bootstrap
+    truncated: np.ndarray  # [E] bool, obs ended by a time/frame limit: bootstrap
+    first: np.ndarray  # [E] bool, obs starts a new episode (this step was an autoreset:
+    #   its action was ignored, reward 0, terminated=truncated=False)
+    lives: np.ndarray | None  # [E] int (Atari) or None
+
+
+@runtime_checkable
+class VectorEnv(Protocol):
+    """E environments stepped together with NEXT_STEP autoreset; see the module docstring."""
+
+    num_envs: int
+    num_actions: int
+    frame_shape: tuple[int, ...]
+    frame_dtype: np.dtype
+    stack: int  # S: 4 for Atari, 1 for classic control
+    frames_per_step: int  # emulator frames per agent step: 4 for Atari, 1 for classic
+    name: str  # game name ("pong") or env name ("cartpole")
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        """Reset every env; returns obs [E, S, *frame_shape], all of which start an episode."""
+        ...
+
+    def step(self, actions: np.ndarray) -> VecStep:
+        """Apply actions [E] (int) and return the outcome (NEXT_STEP autoreset semantics)."""
+        ...
+
+    def options(self) -> dict:
+        """Every pinned option, for logging at startup."""
+        ...
+
+    def close(self) -> None:
+        """Release the emulators/threads."""
+        ...
+
+
+def env_seeds(seed: int, num_envs: int) -> np.ndarray:
+    """Per-env seeds [E] int64 in [0, 2**31) derived from one run seed via `np.random.SeedSequence`.
+
+    Why not `seed, seed+1, ...` (what ale-py and gymnasium do for an int seed): runs with seeds 0 and 1
+    would then share E-1 of their E env streams. int32 range because ale-py rejects larger seeds.
+    """
+    state = np.random.SeedSequence(seed).generate_state(num_envs, dtype=np.uint32)
+    return (state >> 1).astype(np.int64)
+
+
+def check_actions(actions: np.ndarray, num_envs: int, num_actions: int) -> np.ndarray:
+    """Actions as int64 [E], each in [0, num_actions); anything else raises ValueError.
+
+    Why: ale-py 0.12.1's vector env deadlocks (never returns) on an out-of-range action.
+    """
+    actions = np.asarray(actions, dtype=np.int64).reshape(num_envs)
+    if actions.min() < 0 or actions.max() >= num_actions:
+        raise ValueError(f"actions must be in [0, {num_actions}), got {actions}")
+    return actions

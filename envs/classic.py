@@ -1,0 +1,98 @@
+"""Classic-control envs (CartPole etc.) behind the same `VectorEnv` contract, for fast CI tests.
+
+gymnasium `SyncVectorEnv` in NEXT_STEP autoreset mode: the step after an episode end ignores its
+action and returns the reset observation with reward 0 and terminated = truncated = False (`first`).
+A vector observation of size D becomes obs [E, 1, D] float32 (stack 1, one "frame" per step).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import gymnasium as gym
+import numpy as np
+
+from .base import VecStep, check_actions, env_seeds
+
+
+class ClassicEnv:
+    """`num_envs` copies of a gymnasium env with a discrete action space as a `VectorEnv`."""
+
+    def __init__(
+        self,
+        env_id: str = "CartPole-v1",
+        num_envs: int = 1,
+        name: str = "cartpole",
+        seed: int | None = None,
+        *,
+        max_episode_steps: int | None = None,
+    ) -> None:
+        """env_id: gymnasium id; name: short name for run dirs/logs; seed: used by the first unseeded
+        `reset()`; max_episode_steps: overrides the registered time limit (truncation), None keeps it.
+        """
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if env_id not in gym.registry:
+            close = difflib.get_close_matches(env_id, gym.registry, n=3, cutoff=0.6)
+            hint = f"; did you mean: {', '.join(close)}?" if close else ""
+            raise ValueError(f"unknown gymnasium env '{env_id}'{hint}")
+        kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+        self._env = gym.vector.SyncVectorEnv(
+            [lambda: gym.make(env_id, **kwargs) for _ in range(num_envs)],
+            autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP,
+        )
+        if not isinstance(self._env.single_action_space, gym.spaces.Discrete):
+            self._env.close()
+            raise ValueError(f"'{env_id}' needs a Discrete action space, has {self._env.single_action_space}")
+
+        self.name = name
+        self.num_envs = num_envs
+        self.num_actions = int(self._env.single_action_space.n)
+        self.frame_shape = tuple(self._env.single_observation_space.shape)
+        self.frame_dtype = np.dtype(np.float32)
+        self.stack = 1
+        self.frames_per_step = 1
+        self._env_id = env_id
+        self._max_episode_steps = self._env.envs[0].spec.max_episode_steps
+        self._seed = seed  # consumed by the first unseeded reset
+        self._init_seed = seed
+        self._done = np.zeros(num_envs, dtype=bool)  # did the last obs end an episode?
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        """Reset all envs; obs [E, 1, D] float32."""
+        if seed is None:
+            seed, self._seed = self._seed, None
+        seeds = None if seed is None else [int(s) for s in env_seeds(seed, self.num_envs)]
+        obs, _ = self._env.reset(seed=seeds)
+        self._done = np.zeros(self.num_envs, dtype=bool)
+        return obs.astype(np.float32)[:, None]
+
+    def step(self, actions: np.ndarray) -> VecStep:
+        """Apply actions [E] int."""
+        actions = check_actions(actions, self.num_envs, self.num_actions)
+        obs, reward, terminated, truncated, _ = self._env.step(actions)
+        first = self._done
+        self._done = terminated | truncated
+        return VecStep(
+            obs=obs.astype(np.float32)[:, None],
+            reward=reward.astype(np.float32),
+            terminated=terminated.astype(bool),
+            truncated=truncated.astype(bool),
+            first=first,
+            lives=None,
+        )
+
+    def options(self) -> dict:
+        """The pinned options, for logging."""
+        return {
+            "name": self.name,
+            "env_id": self._env_id,
+            "num_envs": self.num_envs,
+            "max_episode_steps": self._max_episode_steps,
+            "autoreset_mode": "NextStep",
+            "seed": self._init_seed,
+        }
+
+    def close(self) -> None:
+        """Close the sub-envs."""
+        self._env.close()

@@ -1,0 +1,33 @@
+"""Score a run's latest checkpoint: `python evaluate.py run_dir=<run dir> episodes=10`.
+
+Plays under the run's own env and protocol (108k-frame cap on Atari) with the agent's evaluation ε,
+and writes `<run dir>/eval/eval-<frames>.json` with per-episode raw scores, their mean and the
+human-normalized score.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from training.config import EvaluateConfig, register_configs
+from training.scoring import evaluate_run
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path="configs", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    config: EvaluateConfig = OmegaConf.to_object(cfg)
+    try:
+        path, summary = evaluate_run(config)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"evaluate: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(f"mean return {summary['mean_return']:.2f} over {summary['episodes']} episodes -> {path}")
+
+
+if __name__ == "__main__":
+    main()

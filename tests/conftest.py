@@ -1,0 +1,25 @@
+"""Shared test setup: two torch threads (the CI machine's cores) and the config composition helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.config import compose_config, train_config
+
+torch.set_num_threads(2)
+
+
+def compose_train(overrides: list[str], return_hydra_config: bool = False):
+    """Compose `configs/train.yaml` with `overrides` exactly as `train.py` would."""
+    return compose_config(overrides, return_hydra_config=return_hydra_config)
+
+
+__all__ = ["compose_train", "train_config"]
+
+
+@pytest.fixture
+def runs_root(tmp_path: Path) -> Path:
+    return tmp_path / "runs"

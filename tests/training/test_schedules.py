@@ -1,0 +1,30 @@
+"""Unit conversions and schedules, against hand-computed values."""
+
+from agents.schedules import frames_to_steps, linear_anneal, linear_epsilon
+from training.loop import metric_tag
+
+
+def test_frames_to_steps_is_the_one_conversion():
+    assert frames_to_steps(40_000, 4) == 10_000
+    assert frames_to_steps(500, 1) == 500
+
+
+def test_linear_epsilon():
+    kwargs = dict(start=1.0, end=0.1, decay_steps=100, warmup_steps=50)
+    assert linear_epsilon(0, **kwargs) == 1.0
+    assert linear_epsilon(50, **kwargs) == 1.0
+    assert abs(linear_epsilon(100, **kwargs) - 0.55) < 1e-12
+    assert abs(linear_epsilon(150, **kwargs) - 0.1) < 1e-12
+    assert abs(linear_epsilon(10_000, **kwargs) - 0.1) < 1e-12
+
+
+def test_linear_anneal():
+    assert linear_anneal(0, start=0.4, end=1.0, duration_steps=10) == 0.4
+    assert abs(linear_anneal(5, start=0.4, end=1.0, duration_steps=10) - 0.7) < 1e-12
+    assert linear_anneal(50, start=0.4, end=1.0, duration_steps=10) == 1.0
+
+
+def test_metric_tags_follow_design():
+    assert metric_tag("loss") == "loss/td"
+    assert metric_tag("fraction_loss") == "loss/fraction"
+    assert metric_tag("q_mean") == "q/mean"

@@ -1,0 +1,83 @@
+"""Atomic, complete-or-absent checkpoints in `<run_dir>/checkpoints/`.
+
+A checkpoint is a directory `step-<frames>` holding one `torch.save` file per part (agent, replay,
+trainer). It is written under a temporary name, every file fsynced, a `COMPLETE` marker written last,
+and then renamed into place, so a kill at any moment leaves either the whole checkpoint or none.
+Large parts (a 7 GB replay) are streamed by `torch.save` straight from their storage: no second copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CHECKPOINT_DIR = "checkpoints"
+COMPLETE_MARKER = "COMPLETE"
+_PREFIX = "step-"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(run_dir: Path, frames: int, parts: dict[str, Any], keep: int = 2) -> Path:
+    """Write `parts` (name → picklable state) as checkpoint `frames`; keep the newest `keep` ones."""
+    root = Path(run_dir) / CHECKPOINT_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"{_PREFIX}{frames:013d}"
+    tmp = root / f".tmp-{final.name}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        for name, state in parts.items():
+            with open(tmp / f"{name}.pt", "wb") as f:
+                torch.save(state, f)
+                f.flush()
+                os.fsync(f.fileno())
+        with open(tmp / COMPLETE_MARKER, "w") as f:
+            f.write(f"{frames}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Complete checkpoints, oldest first (temporary and unmarked directories are ignored)."""
+    root = Path(run_dir) / CHECKPOINT_DIR
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.name.startswith(_PREFIX) and (p / COMPLETE_MARKER).exists()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    checkpoints = list_checkpoints(run_dir)
+    return checkpoints[-1] if checkpoints else None
+
+
+def load_checkpoint(path: Path, parts: list[str] | None = None, map_location: str | torch.device = "cpu") -> dict:
+    """Load the named parts (all when None) of a complete checkpoint directory."""
+    path = Path(path)
+    if not (path / COMPLETE_MARKER).exists():
+        raise FileNotFoundError(f"{path} is not a complete checkpoint (no {COMPLETE_MARKER} marker)")
+    names = parts if parts is not None else [p.stem for p in path.glob("*.pt")]
+    return {name: torch.load(path / f"{name}.pt", map_location=map_location, weights_only=False) for name in names}

@@ -1,0 +1,370 @@
+"""The training loop shared by every agent: act on all envs, remember, learn, evaluate, checkpoint.
+
+Counting: one vector step of E envs is E agent steps and E * frames_per_step frames. The agent's
+periods (replay ratio, target sync, ε decay, warm-up) are in agent steps; the trainer's (logging,
+evaluation, checkpoints, budget) in frames, the x-axis of every log.
+
+Resuming: starting again with the same config (hence the same run dir) loads the newest complete
+checkpoint — agent, optimizers, replay, counters, RNG states — and continues. Episodes that were in
+flight are not restored (an emulator's state is not saved): every env starts a fresh episode.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+from tqdm import tqdm
+
+from agents import build_agent
+from agents.schedules import frames_to_steps, linear_anneal, linear_epsilon
+from envs import build_env, human_normalized_score
+from replay import build_replay
+from training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from training.config import TrainConfig
+from training.evaluation import run_episodes
+from training.logging import MetricLogger
+from training.rundir import CONFIG_FILE, atomic_write_text, write_status
+from training.validation import validate_config
+
+
+class NonFiniteError(RuntimeError):
+    """A loss, gradient norm or Q-value became NaN or infinite."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` → the first CUDA device when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@dataclass
+class Counters:
+    """Everything the loop counts; saved with every checkpoint."""
+
+    agent_steps: int = 0
+    updates: int = 0
+    episodes: int = 0
+    last_target_sync_step: int = 0
+    last_eval_frames: int = 0
+    last_checkpoint_frames: int = 0
+    last_log_frames: int = 0
+    recent_returns: list[float] = field(default_factory=list)
+
+
+def metric_tag(key: str) -> str:
+    """The log tag of an `Agent.update` metric (DESIGN.md's tag list)."""
+    if key == "loss":
+        return "loss/td"
+    if key.endswith("_loss"):
+        return f"loss/{key[: -len('_loss')]}"
+    if key == "q_mean":
+        return "q/mean"
+    return f"agent/{key}"
+
+
+class _StopFlag:
+    """Set by SIGTERM/SIGUSR1/SIGUSR2 (Slurm and submitit's preemption signals)."""
+
+    SIGNALS = ("SIGTERM", "SIGUSR1", "SIGUSR2")
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for name in self.SIGNALS:
+            signum = getattr(signal, name)
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread: signals stay with the caller
+                return
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signal_name = signal.Signals(signum).name
+
+
+class Trainer:
+    """Owns the env, agent, replay and logger of one run directory."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        validate_config(cfg)
+        self.cfg = cfg
+        self.run_dir = Path(cfg.run_dir)
+        self.device = resolve_device(cfg.trainer.device)
+        if cfg.trainer.torch_threads > 0:
+            torch.set_num_threads(cfg.trainer.torch_threads)
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+
+        self.env = build_env(cfg.env, seed=cfg.seed)
+        self._eval_env = None
+        self.obs_shape = (self.env.stack, *self.env.frame_shape)
+        self.agent = build_agent(cfg.agent, self.obs_shape, self.env.num_actions, self.device, seed=cfg.seed)
+        self.replay = build_replay(
+            cfg.replay,
+            num_envs=self.env.num_envs,
+            frame_shape=self.env.frame_shape,
+            frame_dtype=self.env.frame_dtype,
+            stack=self.env.stack,
+            n_step=cfg.agent.n_step,
+            gamma=cfg.agent.gamma,
+            reward_clip=cfg.agent.reward_clip,
+            batch_size=cfg.agent.batch_size,
+            device=self.device,
+            seed=cfg.seed,
+        )
+        self.prioritized = cfg.replay.kind == "prioritized"
+        self.counters = Counters()
+        self.probe_obs: np.ndarray | None = None
+        self.resumed_from: str | None = None
+
+    # -- units -----------------------------------------------------------------------------------
+    @property
+    def frames(self) -> int:
+        return self.counters.agent_steps * self.env.frames_per_step
+
+    @property
+    def is_atari(self) -> bool:
+        return self.cfg.env.kind == "atari"
+
+    def hns(self, score: float) -> float:
+        return float(human_normalized_score(self.cfg.env.game, score))
+
+    # -- state -----------------------------------------------------------------------------------
+    def checkpoint_parts(self) -> dict[str, Any]:
+        trainer_state = {
+            "counters": asdict(self.counters),
+            "probe_obs": self.probe_obs,
+            "rng": {
+                "python": random.getstate(),
+                "numpy": np.random.get_state(),
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            },
+        }
+        return {"agent": self.agent.state_dict(), "replay": self.replay.state_dict(), "trainer": trainer_state}
+
+    def save(self) -> Path:
+        path = save_checkpoint(self.run_dir, self.frames, self.checkpoint_parts(),
+                               keep=self.cfg.trainer.keep_checkpoints)
+        self.counters.last_checkpoint_frames = self.frames
+        return path
+
+    def restore(self, path: Path) -> None:
+        parts = load_checkpoint(path, map_location=self.device)
+        self.agent.load_state_dict(parts["agent"])
+        self.replay.load_state_dict(parts["replay"])
+        state = parts["trainer"]
+        self.counters = Counters(**state["counters"])
+        self.probe_obs = state["probe_obs"]
+        rng = state["rng"]
+        random.setstate(rng["python"])
+        np.random.set_state(rng["numpy"])
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+
+    # -- phases ----------------------------------------------------------------------------------
+    @property
+    def eval_env(self):
+        if self._eval_env is None:
+            self._eval_env = build_env(self.cfg.env, num_envs=self.cfg.env.eval_num_envs, seed=self.cfg.seed + 7919)
+        return self._eval_env
+
+    def evaluate(self, logger: MetricLogger) -> dict[str, float]:
+        """One evaluation phase with the agent's evaluation ε; logs `eval/*`."""
+        result = run_episodes(self.agent, self.eval_env, epsilon=self.cfg.agent.eval_epsilon,
+                              num_episodes=self.cfg.trainer.eval_episodes, device=self.device,
+                              seed=self.cfg.seed + 104729 + self.counters.updates)
+        values = {
+            "eval/return": float(np.mean(result.returns)),
+            "eval/return_std": float(np.std(result.returns)),
+            "eval/episode_frames": float(np.mean(result.frames)),
+        }
+        if self.is_atari:
+            values["eval/hns"] = self.hns(values["eval/return"])
+        logger.scalars(self.frames, values)
+        self.log_probe(logger)
+        self.counters.last_eval_frames = self.frames
+        return values
+
+    def log_probe(self, logger: MetricLogger) -> None:
+        """Histogram of the predicted return distribution of the greedy action at a fixed probe state."""
+        if self.probe_obs is None:
+            return
+        obs = torch.from_numpy(self.probe_obs).to(self.device)
+        dist = self.agent.predict(obs)
+        q = dist.q_values()[0]
+        action = int(torch.argmax(q))
+        values = dist.values[0, action].detach().float().cpu().numpy()
+        probs = torch.broadcast_to(dist.probs, dist.values.shape)[0, action].detach().float().cpu().numpy()
+        logger.scalars(self.frames, {"probe/q_greedy": float(q[action])})
+        if values.size > 1:
+            # A weighted sample of the atoms, so the TensorBoard histogram shows the distribution.
+            counts = np.maximum(np.round(probs / probs.sum() * 1000).astype(np.int64), 0)
+            logger.histogram(self.frames, "probe/return_distribution", np.repeat(values, counts))
+
+    def reached_target_return(self, recent: deque) -> bool:
+        """Whether the last `stop_window_episodes` training returns average `stop_at_mean_return`."""
+        target, window = self.cfg.trainer.stop_at_mean_return, self.cfg.trainer.stop_window_episodes
+        if target is None or len(recent) < window:
+            return False
+        return float(np.mean(list(recent)[-window:])) >= target
+
+    # -- the loop --------------------------------------------------------------------------------
+    def train(self) -> str:
+        """Run to `trainer.total_frames` (or a stop signal); returns the final status."""
+        cfg = self.cfg
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
+        resumed_from = latest_checkpoint(self.run_dir) if cfg.trainer.resume else None
+        if resumed_from is not None:
+            self.restore(resumed_from)
+        self.resumed_from = str(resumed_from) if resumed_from else None
+        write_status(self.run_dir, "running", frames=self.frames, resumed_from=self.resumed_from)
+        logger = MetricLogger(self.run_dir, tensorboard=cfg.logger.tensorboard, jsonl=cfg.logger.jsonl)
+        options = self.env.options()
+        (self.run_dir / "env_options.json").write_text(json.dumps(options, indent=2, default=str) + "\n")
+        logger.text("env/options", json.dumps(options, indent=2, default=str))
+        stop = _StopFlag()
+        stop.install()
+        try:
+            status = self._loop(logger, stop)
+        finally:
+            stop.restore()
+            logger.close()
+            self.env.close()
+            if self._eval_env is not None:
+                self._eval_env.close()
+        return status
+
+    def _loop(self, logger: MetricLogger, stop: _StopFlag) -> str:
+        cfg, agent_cfg, counters = self.cfg, self.cfg.agent, self.counters
+        num_envs = self.env.num_envs
+        total_steps = frames_to_steps(cfg.trainer.total_frames, self.env.frames_per_step)
+        obs = self.env.reset(seed=cfg.seed + counters.agent_steps)
+        if self.probe_obs is None:
+            self.probe_obs = obs[:1].copy()
+        first = np.ones(num_envs, dtype=bool)
+        episode_return = np.zeros(num_envs, dtype=np.float64)
+        recent = deque(counters.recent_returns, maxlen=100)
+        metric_sums: dict[str, torch.Tensor] = {}
+        metric_count = 0
+        window_start = (time.perf_counter(), self.frames, counters.updates)
+        bar = tqdm(total=cfg.trainer.total_frames, initial=self.frames, unit="frame", unit_scale=True,
+                   disable=not cfg.trainer.progress, dynamic_ncols=True, mininterval=1.0)
+        while counters.agent_steps < total_steps:
+            if stop.signal_name is not None:
+                counters.recent_returns = list(recent)
+                self.save()
+                write_status(self.run_dir, "preempted", frames=self.frames, signal=stop.signal_name)
+                bar.close()
+                return "preempted"
+            epsilon = linear_epsilon(counters.agent_steps, start=agent_cfg.epsilon.start, end=agent_cfg.epsilon.end,
+                                     decay_steps=agent_cfg.epsilon.decay_steps, warmup_steps=agent_cfg.warmup_steps)
+            actions = self.agent.act(torch.from_numpy(obs).to(self.device), epsilon).cpu().numpy()
+            step = self.env.step(actions)
+            self.replay.add(obs[:, -1], first, actions, step.reward, step.terminated, step.truncated)
+            counters.agent_steps += num_envs
+            bar.update(num_envs * self.env.frames_per_step)
+
+            episode_return += step.reward
+            ended = step.terminated | step.truncated
+            if ended.any():
+                for i in np.flatnonzero(ended):
+                    counters.episodes += 1
+                    recent.append(float(episode_return[i]))
+                    values = {"train/episode_return": float(episode_return[i])}
+                    if self.is_atari:
+                        values["train/hns"] = self.hns(episode_return[i])
+                    logger.scalars(self.frames, values)
+                episode_return[ended] = 0.0
+                bar.set_postfix(ret=f"{np.mean(recent):.1f}", eps=f"{epsilon:.3f}", refresh=False)
+                solved = self.reached_target_return(recent)
+            else:
+                solved = False
+            first = step.first
+            obs = step.obs
+
+            if counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample():
+                due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1
+                while counters.updates < due:
+                    if self.prioritized:
+                        self.replay.set_beta(linear_anneal(counters.agent_steps, start=cfg.replay.beta_start,
+                                                           end=cfg.replay.beta_end,
+                                                           duration_steps=cfg.replay.beta_anneal_steps))
+                    batch = self.replay.sample()
+                    metrics = self.agent.update(batch)
+                    priorities = metrics.pop("priorities", None)
+                    if self.prioritized and priorities is not None:
+                        self.replay.update_priorities(batch.index, priorities)
+                    for key, value in metrics.items():
+                        metric_sums[key] = metric_sums[key] + value if key in metric_sums else value.clone()
+                    metric_count += 1
+                    counters.updates += 1
+            if counters.agent_steps - counters.last_target_sync_step >= agent_cfg.target_update_period_steps:
+                self.agent.sync_target()
+                counters.last_target_sync_step = counters.agent_steps
+
+            frames = self.frames
+            done = counters.agent_steps >= total_steps or solved
+            if frames - counters.last_log_frames >= cfg.trainer.log_period_frames or done:
+                now = time.perf_counter()
+                elapsed = max(now - window_start[0], 1e-9)
+                values = {
+                    "perf/frames_per_s": (frames - window_start[1]) / elapsed,
+                    "perf/updates_per_s": (counters.updates - window_start[2]) / elapsed,
+                    "train/epsilon": epsilon,
+                    "replay/size": float(len(self.replay)),
+                }
+                if metric_count:
+                    keys = list(metric_sums)
+                    means = (torch.stack([metric_sums[k].float() for k in keys]) / metric_count).tolist()
+                    for key, mean in zip(keys, means, strict=True):
+                        if not np.isfinite(mean):
+                            raise NonFiniteError(f"non-finite {key} ({mean}) in the updates up to update "
+                                                 f"{counters.updates} (frame {frames})")
+                        values[metric_tag(key)] = mean
+                logger.scalars(frames, values)
+                metric_sums, metric_count = {}, 0
+                window_start = (now, frames, counters.updates)
+                counters.last_log_frames = frames
+            if frames - counters.last_eval_frames >= cfg.trainer.eval_period_frames or done:
+                self.evaluate(logger)
+            if frames - counters.last_checkpoint_frames >= cfg.trainer.checkpoint_period_frames or done:
+                counters.recent_returns = list(recent)
+                self.save()
+            if solved:
+                break
+        bar.close()
+        write_status(self.run_dir, "done", frames=self.frames, updates=counters.updates, episodes=counters.episodes,
+                     recent_mean_return=float(np.mean(recent)) if recent else None, resumed_from=self.resumed_from)
+        return "done"
+
+
+def run(cfg: TrainConfig) -> str:
+    """Train one run from a typed config; writes `status.json` `failed` (with the error) on any error."""
+    trainer = Trainer(cfg)
+    try:
+        return trainer.train()
+    except BaseException as error:
+        if Path(cfg.run_dir).is_dir():
+            write_status(Path(cfg.run_dir), "failed", error=f"{type(error).__name__}: {error}",
+                         frames=trainer.frames)
+        raise
