@@ -129,7 +129,6 @@ class Trainer:
             device=self.device,
             seed=cfg.seed,
         )
-        self.prioritized = cfg.replay.kind == "prioritized"
         self.counters = Counters()
         self.probe_obs: np.ndarray | None = None
         self.resumed_from: str | None = None
@@ -304,16 +303,14 @@ class Trainer:
 
             if counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample():
                 due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1
+                # PER's β and priorities; both calls are no-ops on the uniform buffer.
+                self.replay.set_beta(linear_anneal(counters.agent_steps, start=cfg.replay.beta_start,
+                                                   end=cfg.replay.beta_end,
+                                                   duration_steps=cfg.replay.beta_anneal_steps))
                 while counters.updates < due:
-                    if self.prioritized:
-                        self.replay.set_beta(linear_anneal(counters.agent_steps, start=cfg.replay.beta_start,
-                                                           end=cfg.replay.beta_end,
-                                                           duration_steps=cfg.replay.beta_anneal_steps))
                     batch = self.replay.sample()
                     metrics = self.agent.update(batch)
-                    priorities = metrics.pop("priorities", None)
-                    if self.prioritized and priorities is not None:
-                        self.replay.update_priorities(batch.index, priorities)
+                    self.replay.update_priorities(batch.index, metrics.pop("priorities"))
                     for key, value in metrics.items():
                         metric_sums[key] = metric_sums[key] + value if key in metric_sums else value.clone()
                     metric_count += 1
