@@ -26,7 +26,7 @@ def test_paper_values() -> None:
     assert (fqf.head.num_quantiles, fqf.head.fraction_lr, fqf.head.entropy_coef, fqf.optim.lr) == (
         32,
         2.5e-9,
-        0.0,
+        0.001,
         5e-5,
     )
     for agent in (c51, qrdqn, iqn, fqf):
