@@ -22,11 +22,12 @@ $(STAMP): pyproject.toml
 train: install
 	$(PY) train.py experiment=quickstart $(ARGS)
 
+# Two pytest-xdist workers: the learning tests dominate and each needs one core.
 test: install
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n 2 $(ARGS)
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow" $(ARGS)
+	$(PY) -m pytest -q -n 2 -m "not slow" $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

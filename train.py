@@ -7,12 +7,14 @@ Hydra composes `configs/train.yaml` into the typed schema of `training/config.py
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from training.config import TrainConfig, register_configs
 from training.loop import run
+from training.rundir import remove_unused_run_dir
 from training.validation import ConfigError
 
 register_configs()
@@ -24,6 +26,7 @@ def main(cfg: DictConfig) -> None:
     try:
         status = run(config)
     except ConfigError as error:
+        remove_unused_run_dir(Path(config.run_dir), Path(config.runs_root))
         print(f"config error: {error}", file=sys.stderr)
         sys.exit(2)
     if status != "done":

@@ -1,7 +1,8 @@
-"""Shared test setup: two torch threads (the CI machine's cores) and the config composition helpers."""
+"""Shared test setup: torch threads and the config composition helpers."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ import torch
 
 from training.config import compose_config, train_config
 
-torch.set_num_threads(2)
+# Two torch threads (the CI machine's cores); one per process when pytest-xdist runs two workers.
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
 
 
 def compose_train(overrides: list[str], return_hydra_config: bool = False):

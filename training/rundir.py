@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -39,3 +40,23 @@ def read_status(run_dir: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+HYDRA_FILES = (".hydra", "train.log", "evaluate.log")
+
+
+def remove_unused_run_dir(run_dir: Path, runs_root: Path) -> None:
+    """Delete a run dir that holds only what Hydra wrote before the run failed to start.
+
+    Hydra creates the run dir before the config is checked; a rejected config must not leave it
+    behind. A dir with anything else in it (a previous run's checkpoints) is kept. Parents left empty
+    are removed up to `runs_root`.
+    """
+    run_dir, runs_root = Path(run_dir).resolve(), Path(runs_root).resolve()
+    if not run_dir.is_dir() or any(p.name not in HYDRA_FILES for p in run_dir.iterdir()):
+        return
+    shutil.rmtree(run_dir)
+    parent = run_dir.parent
+    while parent != runs_root.parent and runs_root in (parent, *parent.parents) and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent

@@ -32,7 +32,10 @@ def validate_config(cfg: TrainConfig) -> None:
              f"agent.head.kind: unknown head '{agent.head.kind}'; valid: {', '.join(sorted(HEADS))}")
     _require(env.kind in ENV_KINDS, f"env.kind: unknown env kind '{env.kind}'; valid: {', '.join(ENV_KINDS)}")
     if env.kind == "atari":
-        get_game(env.game)
+        try:
+            get_game(env.game)
+        except ValueError as error:
+            raise ConfigError(f"env.game: {error}") from None
     _require(replay.kind in REPLAY_KINDS,
              f"replay.kind: unknown replay '{replay.kind}'; valid: {', '.join(REPLAY_KINDS)}")
     _require(agent.optim.name in OPTIMIZERS,

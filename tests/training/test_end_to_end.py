@@ -88,3 +88,17 @@ def test_cli_train_then_evaluate(tmp_path):
 def test_evaluate_without_checkpoint_fails_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.yaml"):
         evaluate_run(EvaluateConfig(run_dir=str(tmp_path), episodes=1))
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("env.game=brekout", "did you mean: breakout"),
+    ("agent.gamma=1.5", "agent.gamma must be in (0, 1]"),
+    ("agent.n_step=0", "agent.n_step must be >= 1"),
+])
+def test_cli_rejects_bad_values_before_any_work(tmp_path, override, message):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), override, f"runs_root={tmp_path / 'runs'}"],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / "runs").exists()
