@@ -48,3 +48,17 @@ def test_agent_with_option_runs_atari_updates(agent: str, option: str, tmp_path:
     losses = [value for record in read_metrics(Path(cfg.run_dir)) for tag, value in record.items()
               if tag.startswith("loss/")]
     assert losses and all(value is not None and math.isfinite(value) for value in losses)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agent", ["c51", "iqn"])
+def test_probe_return_distribution_reaches_tensorboard(agent: str, tmp_path: Path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    overrides = [f"agent={agent}", *TINY, f"runs_root={tmp_path}", "logger.tensorboard=true"]
+    cfg = train_config(overrides)
+    assert Trainer(cfg).train() == "done"
+    events = EventAccumulator(str(Path(cfg.run_dir) / "tb"))
+    events.Reload()
+    assert "probe/return_distribution" in events.Tags()["histograms"]
+    assert {"probe/q_greedy", "q/mean"} <= set(events.Tags()["scalars"])
