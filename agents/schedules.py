@@ -17,9 +17,3 @@ def linear_epsilon(step: int, *, start: float, end: float, decay_steps: int, war
     fraction = min(1.0, (step - warmup_steps) / decay_steps)
     return start + fraction * (end - start)
 
-
-def linear_anneal(step: int, *, start: float, end: float, duration_steps: int) -> float:
-    """Linear interpolation from `start` to `end` over `duration_steps`, then constant (PER's β)."""
-    if duration_steps <= 0:
-        return end
-    return start + min(1.0, step / duration_steps) * (end - start)

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from agents import build_agent
-from agents.schedules import frames_to_steps, linear_anneal, linear_epsilon
+from agents.schedules import frames_to_steps, linear_epsilon
 from envs import build_env, human_normalized_score
 from replay import build_replay
 from training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -303,10 +303,8 @@ class Trainer:
 
             if counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample():
                 due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1
-                # PER's β and priorities; both calls are no-ops on the uniform buffer.
-                self.replay.set_beta(linear_anneal(counters.agent_steps, start=cfg.replay.beta_start,
-                                                   end=cfg.replay.beta_end,
-                                                   duration_steps=cfg.replay.beta_anneal_steps))
+                # PER's β schedule and priorities; both calls are no-ops on the uniform buffer.
+                self.replay.set_step(counters.agent_steps)
                 while counters.updates < due:
                     batch = self.replay.sample()
                     metrics = self.agent.update(batch)

@@ -1,6 +1,6 @@
 """Unit conversions and schedules, against hand-computed values."""
 
-from agents.schedules import frames_to_steps, linear_anneal, linear_epsilon
+from agents.schedules import frames_to_steps, linear_epsilon
 from training.loop import metric_tag
 
 
@@ -16,12 +16,6 @@ def test_linear_epsilon():
     assert abs(linear_epsilon(100, **kwargs) - 0.55) < 1e-12
     assert abs(linear_epsilon(150, **kwargs) - 0.1) < 1e-12
     assert abs(linear_epsilon(10_000, **kwargs) - 0.1) < 1e-12
-
-
-def test_linear_anneal():
-    assert linear_anneal(0, start=0.4, end=1.0, duration_steps=10) == 0.4
-    assert abs(linear_anneal(5, start=0.4, end=1.0, duration_steps=10) - 0.7) < 1e-12
-    assert linear_anneal(50, start=0.4, end=1.0, duration_steps=10) == 1.0
 
 
 def test_metric_tags_follow_design():
