@@ -61,7 +61,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, CPU, {args.threads} threads, batch 32, Nature CNN, {NUM_ACTIONS} actions")
     setups = {}
     for name in args.agents:
-        cfg = train_config([f"agent={name}"])
+        cfg = train_config([f"agent={name}", "replay.capacity=10000"])
         agent = build_agent(cfg.agent, (4, 84, 84), NUM_ACTIONS, torch.device("cpu"), seed=0)
         replay = filled_replay(cfg, cfg.agent.batch_size)
         for _ in range(3):
