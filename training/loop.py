@@ -263,6 +263,7 @@ class Trainer:
         first = np.ones(num_envs, dtype=bool)
         episode_return = np.zeros(num_envs, dtype=np.float64)
         recent = deque(counters.recent_returns, maxlen=100)
+        learning = False
         metric_sums: dict[str, torch.Tensor] = {}
         metric_count = 0
         window_start = (time.perf_counter(), self.frames, counters.updates)
@@ -301,7 +302,9 @@ class Trainer:
             first = step.first
             obs = step.obs
 
-            if counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample():
+            # can_sample() is a host sync on a GPU: ask only until it first holds (the buffer only grows).
+            learning = learning or (counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample())
+            if learning:
                 due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1
                 # PER's β schedule and priorities; both calls are no-ops on the uniform buffer.
                 self.replay.set_step(counters.agent_steps)
