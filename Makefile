@@ -32,7 +32,9 @@ test-fast: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# The peers (SB3, sb3-contrib, Tianshou) live in their own venv, .bench-venv/, never in the project's.
 bench: install
+	test -x .bench-venv/bin/python || $(PY) scripts/bench.py --setup-peers
 	$(PY) scripts/bench.py $(ARGS)
 
 clean:

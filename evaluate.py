@@ -12,6 +12,7 @@ import sys
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from training.checkpoint import CheckpointError
 from training.config import EvaluateConfig, register_configs
 from training.scoring import evaluate_run
 
@@ -23,7 +24,7 @@ def main(cfg: DictConfig) -> None:
     config: EvaluateConfig = OmegaConf.to_object(cfg)
     try:
         path, summary = evaluate_run(config)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, CheckpointError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         sys.exit(2)
     print(f"mean return {summary['mean_return']:.2f} over {summary['episodes']} episodes -> {path}")

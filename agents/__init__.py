@@ -21,6 +21,7 @@ from agents.heads import (
     AtomLinear,
     CategoricalHead,
     ExpectedValueHead,
+    ExpectileHead,
     FractionQuantileHead,
     Head,
     ImplicitQuantileHead,
@@ -129,12 +130,21 @@ def _fraction_quantile_head(cfg: AgentConfig, in_features: int, num_actions: int
     )
 
 
+def _expectile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
+    """ER-DQN (Rowland et al. 2019): `num_expectiles` statistics per action, odd so that τ = 0.5 is one."""
+    h = cfg.head
+    return ExpectileHead(
+        in_features, num_actions, hidden=h.hidden, dueling=cfg.dueling, num_expectiles=h.num_expectiles
+    )
+
+
 HEADS: dict[str, Callable[[AgentConfig, int, int], Head]] = {
     "expected_value": _expected_value_head,
     "categorical": _categorical_head,
     "quantile": _quantile_head,
     "implicit_quantile": _implicit_quantile_head,
     "fraction_quantile": _fraction_quantile_head,
+    "expectile": _expectile_head,
 }
 
 
@@ -202,5 +212,6 @@ def build_agent(
         _check_choice("parameter group", group, GROUP_OPTIMIZERS)
     optimizers = {group: GROUP_OPTIMIZERS[group](cfg) for group in groups}
     return Agent(
-        QNetwork(torso, head), optimizers=optimizers, double_q=cfg.double_q, device=device, seed=seed
+        QNetwork(torso, head), optimizers=optimizers, double_q=cfg.double_q, device=device, seed=seed,
+        compile=cfg.compile,
     )

@@ -117,6 +117,13 @@ class Agent:
             net (van Hasselt et al. 2016) instead of both with the target net.
         device: where the networks live; `act`/`update` inputs must already be there.
         seed: seeds the generator of the exploration draws (network init is seeded by the builder).
+        compile: run the update's forward passes, target and loss through `torch.compile` (the
+            backward runs the graph AOTAutograd derived; the optimizer steps stay eager). Same
+            results as eager up to float rounding (tests/agents/test_fast_paths.py); the first update
+            pays the compilation (tens of seconds on CPU). Off by default: see BENCHMARKS.md for
+            where it pays.
+        compile_backend: the `torch.compile` backend ("inductor"; tests use "aot_eager", which
+            traces the same graphs without generating code).
     """
 
     def __init__(
@@ -127,6 +134,8 @@ class Agent:
         double_q: bool = False,
         device: torch.device | str = "cpu",
         seed: int = 0,
+        compile: bool = False,
+        compile_backend: str = "inductor",
     ) -> None:
         self.device = torch.device(device)
         self.online = network.to(self.device)
@@ -152,6 +161,10 @@ class Agent:
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
         self.num_updates = 0
+        self.compiled = compile
+        self._losses_fn = (
+            torch.compile(self._losses, backend=compile_backend, dynamic=False) if compile else self._losses
+        )
 
     @property
     def head(self) -> Head:
@@ -194,17 +207,14 @@ class Agent:
         per-sample loss, for prioritized replay).
         """
         batch_size = batch.action.shape[0]
-        features = self.online.features(batch.obs)
-        dist = self.head(features, self._taus(batch_size, "online"))
-
-        with torch.no_grad():
-            next_dist = self.target(batch.next_obs, self._taus(batch_size, "target"))
-            selector = self.online(batch.next_obs, self._taus(batch_size, "act")) if self.double_q else next_dist
-            next_action = selector.q_values().argmax(dim=-1)
-            target = self.head.target(next_dist, next_action, batch.reward, batch.discount)
-
-        per_sample = self.head.loss(dist, batch.action, target, features)
-        group_losses = {name: (per_sample[name] * batch.weight).mean() for name in self.optimizers}
+        # Drawn here, in this order, so the τ streams are the same whether or not the losses are compiled.
+        online_taus = self._taus(batch_size, "online")
+        target_taus = self._taus(batch_size, "target")
+        act_taus = self._taus(batch_size, "act") if self.double_q else None
+        group_losses, main_per_sample, q_mean = self._losses_fn(
+            batch.obs, batch.action, batch.reward, batch.discount, batch.next_obs, batch.weight,
+            online_taus, target_taus, act_taus,
+        )
         for optimizer in self.optimizers.values():
             optimizer.zero_grad(set_to_none=True)
         sum(group_losses.values()).backward()
@@ -216,10 +226,39 @@ class Agent:
             prefix = "" if name == "main" else f"{name}_"
             metrics[f"{prefix}loss"] = group_losses[name].detach()
             metrics[f"{prefix}grad_norm"] = grad_norm.detach()
-        metrics["q_mean"] = gather_action(dist.q_values().detach(), batch.action).mean()
-        metrics["priorities"] = per_sample["main"].detach()
+        metrics["q_mean"] = q_mean
+        metrics["priorities"] = main_per_sample
         self.num_updates += 1
         return metrics
+
+    def _losses(
+        self,
+        obs: Tensor,
+        action: Tensor,
+        reward: Tensor,
+        discount: Tensor,
+        next_obs: Tensor,
+        weight: Tensor,
+        online_taus: Tensor | None,
+        target_taus: Tensor | None,
+        act_taus: Tensor | None,
+    ) -> tuple[dict[str, Tensor], Tensor, Tensor]:
+        """The update's forward half, on plain tensors so `torch.compile` can capture it whole.
+
+        Returns ({group: weighted mean loss} with gradient, the main per-sample loss [B] detached,
+        the mean online Q of the actions taken, detached).
+        """
+        features = self.online.features(obs)
+        dist = self.head(features, online_taus)
+        with torch.no_grad():
+            next_dist = self.target(next_obs, target_taus)
+            selector = self.online(next_obs, act_taus) if self.double_q else next_dist
+            next_action = selector.q_values().argmax(dim=-1)
+            target = self.head.target(next_dist, next_action, reward, discount)
+        per_sample = self.head.loss(dist, action, target, features)
+        group_losses = {name: (per_sample[name] * weight).mean() for name in self.optimizers}
+        q_mean = gather_action(dist.q_values().detach(), action).mean()
+        return group_losses, per_sample["main"].detach(), q_mean
 
     def _clip(self, group: str) -> Tensor:
         """Global L2 norm of `group`'s gradients before clipping; clips in place if configured."""

@@ -31,7 +31,7 @@ class HeadConfig:
     fraction_eps: float = 1.0e-5
     entropy_coef: float = 0.0
     # expectile head (issue on the dopamine side)
-    num_expectiles: int = 32
+    num_expectiles: int = 31
 
 
 @dataclass
@@ -73,3 +73,5 @@ class AgentConfig:
     warmup_steps: int = 50_000
     epsilon: EpsilonConfig = field(default_factory=EpsilonConfig)
     eval_epsilon: float = 0.05
+    # torch.compile the update's forward passes and loss (Agent's `compile`); off: see BENCHMARKS.md
+    compile: bool = False

@@ -22,12 +22,15 @@ from agents.losses import (
     categorical_cross_entropy,
     categorical_projection,
     expected_value_td_loss,
+    expectile_loss,
     fraction_loss,
+    impute_expectile_samples,
     quantile_huber_loss,
 )
 
 __all__ = [
     "TAU_ROLES",
+    "ExpectileHead",
     "ReturnDist",
     "Head",
     "AtomLinear",
@@ -67,6 +70,18 @@ class ReturnDist:
     def q_values(self) -> Tensor:
         """[B, A] expected return per action: Q(s, a) = Σ_i p_i z_i (Bellemare et al. 2017, Eq. 1)."""
         return (self.values * self.probs).sum(-1)
+
+
+@dataclass
+class WeightedSamples:
+    """Target samples with a probability each: values [B, M], weights [B, M] (rows sum to 1).
+
+    FQF's target: its target net's quantile values at non-uniform fractions, each carrying the mass
+    τ'_{j+1} − τ'_j of its interval.
+    """
+
+    values: Tensor
+    weights: Tensor
 
 
 def gather_action(x: Tensor, action: Tensor) -> Tensor:
@@ -479,10 +494,11 @@ class FractionQuantileHead(Head):
     hat fractions τ̂_i = (τ_i + τ_{i+1})/2 (detached: the quantile loss does not move the
     fractions), and ReturnDist.probs = τ_{i+1} − τ_i, so q_values() = Σ_i (τ_{i+1} − τ_i) F⁻¹(τ̂_i).
     The target net proposes its own fractions on s' (its copy of P), and its N values at those τ̂'
-    are the target samples, weighted equally, as in the authors' code (microsoft/FQF); some other
-    implementations evaluate the target at the online τ̂ of s instead. Either way, equal weights on
-    non-uniform fractions bias the target when the fractions move far from uniform; with the
-    paper's fraction lr (2.5e-9) they stay close to it.
+    are the target samples, each weighted by its interval's mass τ'_{j+1} − τ'_j, so the target is
+    exactly the target net's distribution shifted and scaled. The authors' code (microsoft/FQF)
+    weights them equally, which biases the target towards wherever the fractions crowd: harmless at
+    the paper's fraction lr (2.5e-9), where they stay near uniform, but with faster fraction
+    learning (CartPole) the bias feeds back through the fractions and learning collapses.
 
     loss: {"main": quantile Huber between F⁻¹(s, a; τ̂) and the targets (fractions as constants),
     "fraction": the W1 fraction loss of Proposition 1 − entropy_coef · H(τ_{i+1} − τ_i)}, where the
@@ -518,14 +534,20 @@ class FractionQuantileHead(Head):
         values = self.quantile_function(features, hat_taus)
         return ReturnDist(values=values, probs=probs, taus=hat_taus)
 
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
-        """r + d·F⁻¹(s', a'; τ̂'_j) -> [B, N] target samples."""
-        return _shifted_quantiles(next_dist, next_action, reward, discount)
+    def target(
+        self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor
+    ) -> WeightedSamples:
+        """r + d·F⁻¹(s', a'; τ̂'_j) [B, N] with weights τ'_{j+1} − τ'_j [B, N]."""
+        weights = torch.broadcast_to(next_dist.probs, next_dist.values.shape)
+        return WeightedSamples(_shifted_quantiles(next_dist, next_action, reward, discount),
+                               gather_action(weights, next_action))
 
-    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+    def loss(
+        self, dist: ReturnDist, action: Tensor, target: WeightedSamples, features: Tensor
+    ) -> dict[str, Tensor]:
         """{"main": quantile Huber [B], "fraction": W1 fraction loss − entropy_coef · entropy [B]}."""
         hat_values = gather_action(dist.values, action)  # [B, N]
-        main = quantile_huber_loss(hat_values, target, dist.taus, self.kappa)
+        main = quantile_huber_loss(hat_values, target.values, dist.taus, self.kappa, target.weights)
 
         features = features.detach()
         fractions, log_probs = self.proposal(features)
@@ -539,3 +561,65 @@ class FractionQuantileHead(Head):
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         """{"main": the quantile function's parameters, "fraction": the proposal network's}."""
         return {"main": list(self.quantile_function.parameters()), "fraction": list(self.proposal.parameters())}
+
+
+# ----------------------------------------------------------------------------------------------------
+# ER-DQN: expectile regression with imputed target samples (Rowland et al. 2019)
+# ----------------------------------------------------------------------------------------------------
+
+
+
+class ExpectileHead(Head):
+    """ER-DQN's head (Rowland et al. 2019, "Statistics and samples in distributional RL"): N expectiles
+    per action at fixed asymmetries τ_i = (2i + 1)/(2N), a buffer as QR-DQN's fractions.
+
+    Expectiles are statistics, not atoms: a target built by shifting the target net's expectiles
+    (r + γ e_j, as QR-DQN shifts its quantiles) collapses the distribution's spread, because the
+    expectiles of a distribution are not samples from it. EDRL therefore first IMPUTES samples z_j whose
+    expectiles are e_j(s', a*) (`impute_expectile_samples`), then regresses on r + d·z_j with the
+    expectile loss (`expectile_loss`).
+
+    forward -> ReturnDist(values = expectiles [B, A, N], probs = one-hot at τ = 0.5, taus = τ [B, N]):
+    the 0.5-expectile is the mean, so q_values() is the exact Q(s, a), which is why N must be odd.
+    `values` are statistics (expectiles), not atoms; `neuro.decoding` turns them into a distribution.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        num_actions: int,
+        hidden: int = 512,
+        dueling: bool = False,
+        num_expectiles: int = 31,
+        imputation_iterations: int = 10,
+    ) -> None:
+        super().__init__()
+        if num_expectiles < 1 or num_expectiles % 2 == 0:
+            raise ValueError(
+                f"num_expectiles must be odd and >= 1, so that τ = 0.5 (the mean, used for acting) is one of "
+                f"the (2i + 1)/2N; got {num_expectiles}"
+            )
+        self.net = AtomLinear(in_features, hidden, num_actions, num_expectiles, dueling)
+        self.imputation_iterations = imputation_iterations
+        taus = (2 * torch.arange(num_expectiles, dtype=torch.float32) + 1) / (2 * num_expectiles)
+        self.register_buffer("taus", taus[None, :], persistent=False)  # [1, N]
+        mean_probs = torch.zeros(1, 1, num_expectiles)
+        mean_probs[..., num_expectiles // 2] = 1.0  # τ_{(N-1)/2} = 0.5
+        self.register_buffer("probs", mean_probs, persistent=False)
+
+    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
+        """features [B, F] -> ReturnDist with expectiles [B, A, N]; `taus` is ignored."""
+        values = self.net(features)
+        return ReturnDist(values=values, probs=self.probs, taus=self.taus.expand(values.shape[0], -1))
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+        """r + d·z_j with z imputed from the target expectiles e(s', a*) -> [B, N] target samples."""
+        samples = impute_expectile_samples(
+            gather_action(next_dist.values, next_action), self.taus, num_iterations=self.imputation_iterations
+        )
+        return reward[:, None] + discount[:, None] * samples
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+        """{"main": expectile regression loss} per sample [B]."""
+        values = gather_action(dist.values, action)
+        return {"main": expectile_loss(values, target, dist.taus)}

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from .atari import AtariEnv
-from .base import VecStep, VectorEnv
+from .base import VecStep, VectorEnv, env_state
 from .classic import ClassicEnv
 from .config import EnvConfig, ProtocolConfig
 from .games import GAMES, SUBSETS, Game, get_game, human_normalized_score
@@ -25,6 +25,7 @@ __all__ = [
     "VecStep",
     "VectorEnv",
     "build_env",
+    "env_state",
     "get_game",
     "human_normalized_score",
 ]

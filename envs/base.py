@@ -56,6 +56,16 @@ class VectorEnv(Protocol):
         ...
 
 
+def env_state(env: VectorEnv) -> dict | None:
+    """The env's mid-episode state for a checkpoint, or None when it cannot save one.
+
+    Classic-control envs pickle their sub-envs; ale-py's vector env exposes no state, so an Atari run
+    resumed from a checkpoint starts fresh episodes (README: "Resuming").
+    """
+    state_dict = getattr(env, "state_dict", None)
+    return state_dict() if state_dict is not None else None
+
+
 def env_seeds(seed: int, num_envs: int) -> np.ndarray:
     """Per-env seeds [E] int64 in [0, 2**31) derived from one run seed via `np.random.SeedSequence`.
 

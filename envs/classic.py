@@ -8,6 +8,9 @@ A vector observation of size D becomes obs [E, 1, D] float32 (stack 1, one "fram
 from __future__ import annotations
 
 import difflib
+import importlib
+import pickle
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -27,13 +30,18 @@ class ClassicEnv:
         *,
         max_episode_steps: int | None = None,
     ) -> None:
-        """env_id: gymnasium id; name: short name for run dirs/logs; seed: used by the first unseeded
-        `reset()`; max_episode_steps: overrides the registered time limit (truncation), None keeps it.
+        """env_id: gymnasium id, or gymnasium's "module:EnvId" form, which imports `module` first so that
+        it can register the id (e.g. "neuro.envs:neuro/VariableMagnitude-v0"); name: short name for run
+        dirs/logs; seed: used by the first unseeded `reset()`; max_episode_steps: overrides the registered
+        time limit (truncation), None keeps it.
         """
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        if env_id not in gym.registry:
-            close = difflib.get_close_matches(env_id, gym.registry, n=3, cutoff=0.6)
+        module, _, registered_id = env_id.rpartition(":")
+        if module:
+            importlib.import_module(module)
+        if registered_id not in gym.registry:
+            close = difflib.get_close_matches(registered_id, gym.registry, n=3, cutoff=0.6)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""
             raise ValueError(f"unknown gymnasium env '{env_id}'{hint}")
         kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
@@ -81,6 +89,28 @@ class ClassicEnv:
             first=first,
             lives=None,
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """The whole mid-episode state (every sub-env pickled with its RNG and time limit, and the
+        autoreset flags), so that a resumed run continues the same episodes step for step."""
+        return {
+            "envs": pickle.dumps(self._env.envs),
+            "autoreset": self._env._autoreset_envs.copy(),
+            "done": self._done.copy(),
+            "seed": self._seed,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict()`; the next `step` continues exactly where the saved env was."""
+        envs = pickle.loads(state["envs"])
+        if len(envs) != self.num_envs:
+            raise ValueError(f"env state holds {len(envs)} envs, this env has {self.num_envs}")
+        for env in self._env.envs:
+            env.close()
+        self._env.envs = envs
+        self._env._autoreset_envs = np.asarray(state["autoreset"], dtype=bool).copy()
+        self._done = np.asarray(state["done"], dtype=bool).copy()
+        self._seed = state["seed"]
 
     def options(self) -> dict:
         """The pinned options, for logging."""

@@ -15,9 +15,15 @@ from typing import Any
 
 import torch
 
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be written (disk full, unwritable dir) or does not fit the run loading it."""
+
+
 CHECKPOINT_DIR = "checkpoints"
 COMPLETE_MARKER = "COMPLETE"
 _PREFIX = "step-"
+_TMP_PREFIX = ".tmp-"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -33,11 +39,11 @@ def save_checkpoint(run_dir: Path, frames: int, parts: dict[str, Any], keep: int
     root = Path(run_dir) / CHECKPOINT_DIR
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{_PREFIX}{frames:013d}"
-    tmp = root / f".tmp-{final.name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    tmp = root / f"{_TMP_PREFIX}{final.name}-{os.getpid()}"
     try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
         for name, state in parts.items():
             with open(tmp / f"{name}.pt", "wb") as f:
                 torch.save(state, f)
@@ -52,6 +58,12 @@ def save_checkpoint(run_dir: Path, frames: int, parts: dict[str, Any], keep: int
             shutil.rmtree(final)
         os.rename(tmp, final)
         _fsync_dir(root)
+    except OSError as error:
+        shutil.rmtree(tmp, ignore_errors=True)
+        previous = latest_checkpoint(run_dir)
+        kept = f"the previous checkpoint {previous} is kept" if previous else "no earlier checkpoint exists"
+        raise CheckpointError(f"could not write checkpoint {final}: {error.strerror or error} "
+                              f"(errno {error.errno}); {kept}. Free space or choose another runs_root.") from error
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -67,6 +79,27 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
         return []
     found = [p for p in root.iterdir() if p.name.startswith(_PREFIX) and (p / COMPLETE_MARKER).exists()]
     return sorted(found, key=lambda p: p.name)
+
+
+def remove_partial_checkpoints(run_dir: Path) -> list[Path]:
+    """Delete temporary checkpoint dirs left by a killed writer (one run dir has one writer at a time)."""
+    root = Path(run_dir) / CHECKPOINT_DIR
+    if not root.is_dir():
+        return []
+    partial = [p for p in root.iterdir() if p.name.startswith(_TMP_PREFIX)
+               or (p.name.startswith(_PREFIX) and not (p / COMPLETE_MARKER).exists())]
+    for path in partial:
+        shutil.rmtree(path, ignore_errors=True)
+    return partial
+
+
+def check_checkpoint_agent(path: Path, trainer_state: dict[str, Any], agent_name: str, head_kind: str) -> None:
+    """Raise CheckpointError if checkpoint `path` was written by another agent than the one loading it."""
+    saved = (trainer_state.get("agent_name"), trainer_state.get("head_kind"))
+    if saved != (agent_name, head_kind):
+        raise CheckpointError(f"checkpoint {path} was written by agent '{saved[0]}' (head {saved[1]}), but this run's "
+                              f"config is agent '{agent_name}' (head {head_kind}); a checkpoint only loads into "
+                              "the agent that wrote it")
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:

@@ -7,6 +7,7 @@ bad) episodes. Episode length is capped by the env's protocol (108k frames on At
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,11 +20,16 @@ from envs.base import VectorEnv
 class EpisodeResult:
     returns: list[float]
     frames: list[int]
+    interrupted: bool = False  # `should_stop` ended the phase early: the returns are incomplete
 
 
 def run_episodes(agent, env: VectorEnv, *, epsilon: float, num_episodes: int, device: torch.device,
-                 seed: int | None = None) -> EpisodeResult:
-    """Play `num_episodes` episodes on `env` (all its envs at once) and return their raw returns."""
+                 seed: int | None = None, should_stop: Callable[[], bool] | None = None) -> EpisodeResult:
+    """Play `num_episodes` episodes on `env` (all its envs at once) and return their raw returns.
+
+    `should_stop` is polled every step: an evaluation of up to 108k-frame Atari episodes can outlast
+    a cluster's preemption grace period, so a stop signal ends it at once (result `interrupted`).
+    """
     num_envs = env.num_envs
     quota = np.full(num_envs, num_episodes // num_envs, dtype=np.int64)
     quota[: num_episodes % num_envs] += 1
@@ -34,6 +40,8 @@ def run_episodes(agent, env: VectorEnv, *, epsilon: float, num_episodes: int, de
     frames: list[int] = []
     obs = env.reset(seed=seed)
     while (done_count < quota).any():
+        if should_stop is not None and should_stop():
+            return EpisodeResult(returns=returns, frames=frames, interrupted=True)
         actions = agent.act(torch.from_numpy(obs).to(device), epsilon).cpu().numpy()
         step = env.step(actions)
         running_return += step.reward

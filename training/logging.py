@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from training.rundir import atomic_write_text
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -20,13 +22,19 @@ METRICS_FILE = "metrics.jsonl"
 class MetricLogger:
     """Writes scalars (and histograms to TensorBoard) for one run directory."""
 
-    def __init__(self, run_dir: Path, *, tensorboard: bool = True, jsonl: bool = True) -> None:
+    def __init__(self, run_dir: Path, *, tensorboard: bool = True, jsonl: bool = True,
+                 purge_after_frames: int | None = None) -> None:
+        """purge_after_frames: on a resume, the checkpoint's frame count: records logged after it (by
+        the run that was killed or stopped) are dropped from both sinks (TensorBoard's `purge_step`)."""
         self.run_dir = Path(run_dir)
         self._writer = None
+        if jsonl and purge_after_frames is not None:
+            truncate_metrics(self.run_dir, purge_after_frames)
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(log_dir=str(self.run_dir / "tb"))
+            purge_step = None if purge_after_frames is None else int(purge_after_frames) + 1
+            self._writer = SummaryWriter(log_dir=str(self.run_dir / "tb"), purge_step=purge_step)
         self._jsonl = open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") if jsonl else None  # noqa: SIM115
 
     def scalars(self, frames: int, values: Mapping[str, float]) -> None:
@@ -49,6 +57,24 @@ class MetricLogger:
         if self._writer is not None:
             self._writer.add_text(tag, text)
 
+    def hparams(self, config: Mapping[str, object], metrics: Sequence[str]) -> None:
+        """Record the run's hyperparameters for TensorBoard's HParams plugin, in this run's own event file.
+
+        `SummaryWriter.add_hparams` writes them into a new sibling run (a timestamped sub-dir), which
+        splits one run in two in TensorBoard; here the experiment, session-start and session-end
+        summaries go through the run's own FileWriter, so the plugin pairs them with the run's scalars
+        `metrics` (tags logged by `scalars`, e.g. `eval/return`). `config` is nested; keys are flattened.
+        """
+        if self._writer is None:
+            return
+        from torch.utils.tensorboard.summary import hparams
+
+        summaries = hparams(flatten_hparams(config), dict.fromkeys(metrics, 0.0))
+        file_writer = self._writer._get_file_writer()
+        for summary in summaries:
+            file_writer.add_summary(summary)
+        file_writer.flush()
+
     def flush(self) -> None:
         if self._writer is not None:
             self._writer.flush()
@@ -60,6 +86,44 @@ class MetricLogger:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
+
+
+def truncate_metrics(run_dir: Path, max_frames: int) -> int:
+    """Atomically drop `metrics.jsonl` records after `max_frames` (and torn lines); returns how many."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = []
+    for line in lines:
+        try:
+            if json.loads(line)["frames"] <= max_frames:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+    return len(lines) - len(kept)
+
+
+def flatten_hparams(config: Mapping[str, object], prefix: str = "") -> dict[str, bool | int | float | str]:
+    """Nested config → `{"agent.optim.lr": 5e-05, ...}` with values the HParams plugin accepts.
+
+    Numbers, strings and booleans stay; None becomes "none" and lists their string form, so every key
+    shows up (the plugin drops None and rejects lists).
+    """
+    flat: dict[str, bool | int | float | str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_hparams(value, prefix=f"{name}."))
+        elif value is None:
+            flat[name] = "none"
+        elif isinstance(value, bool | int | float | str):
+            flat[name] = value
+        else:
+            flat[name] = str(list(value) if isinstance(value, tuple) else value)
+    return flat
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

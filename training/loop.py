@@ -5,12 +5,20 @@ periods (replay ratio, target sync, ε decay, warm-up) are in agent steps; the t
 evaluation, checkpoints, budget) in frames, the x-axis of every log.
 
 Resuming: starting again with the same config (hence the same run dir) loads the newest complete
-checkpoint — agent, optimizers, replay, counters, RNG states — and continues. Episodes that were in
-flight are not restored (an emulator's state is not saved): every env starts a fresh episode.
+checkpoint — agent, optimizers, replay, counters, RNG states — and continues. Classic-control envs are
+saved mid-episode too, so a CartPole run resumes on exactly the trajectory it would have followed;
+ale-py's vector env cannot save its emulators, so an Atari run starts fresh episodes on resume.
+`trainer.resume=false` moves an existing run aside (`<run dir>.replaced-<time>`) before starting over.
+
+Faults: every update's loss, gradient norms and mean Q are checked for NaN/inf on the device (no host
+sync per update); the flag is read at each log and before each checkpoint, so a non-finite update stops
+the run (`NonFiniteError`, status `failed`) naming the update and the metric, and the newest checkpoint
+on disk is always one from before it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import signal
@@ -23,22 +31,74 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import OmegaConf
+from torch import Tensor
 from tqdm import tqdm
 
 from agents import build_agent
 from agents.schedules import frames_to_steps, linear_epsilon
-from envs import build_env, human_normalized_score
+from envs import build_env, env_state, human_normalized_score
 from replay import build_replay
-from training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from training.checkpoint import (
+    CheckpointError,
+    check_checkpoint_agent,
+    latest_checkpoint,
+    load_checkpoint,
+    remove_partial_checkpoints,
+    save_checkpoint,
+)
 from training.config import TrainConfig
 from training.evaluation import run_episodes
 from training.logging import MetricLogger
-from training.rundir import CONFIG_FILE, atomic_write_text, write_status
-from training.validation import validate_config
+from training.rundir import (
+    CONFIG_FILE,
+    RunDirError,
+    atomic_write_text,
+    move_run_aside,
+    prepare_run_dir,
+    write_status,
+)
+from training.validation import ConfigError, validate_config
 
 
 class NonFiniteError(RuntimeError):
     """A loss, gradient norm or Q-value became NaN or infinite."""
+
+
+class NonFiniteWatch:
+    """Remembers, on the device, the first update at which each update metric was not finite.
+
+    `observe` costs a few tiny device ops per update and never synchronises; `check` (one host sync)
+    raises NonFiniteError naming the earliest bad update and its metric.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.keys: list[str] | None = None
+        self._first_bad: Tensor | None = None
+        self._update = torch.zeros((), dtype=torch.int64, device=device)
+
+    def observe(self, metrics: dict[str, Tensor], update: int) -> None:
+        """Record update `update`'s scalar metrics (same keys every call)."""
+        if self.keys is None:
+            self.keys = list(metrics)
+            self._first_bad = torch.full((len(self.keys),), -1, dtype=torch.int64, device=self.device)
+            self._update.fill_(update)
+        bad = ~torch.isfinite(torch.stack([metrics[k].float() for k in self.keys]))
+        self._first_bad = torch.where(bad & (self._first_bad < 0), self._update, self._first_bad)
+        self._update += 1
+
+    def check(self, frames: int) -> None:
+        """Raise NonFiniteError if any observed update had a non-finite metric."""
+        if self._first_bad is None:
+            return
+        first_bad = self._first_bad.tolist()
+        bad = [(update, key) for update, key in zip(first_bad, self.keys, strict=True) if update >= 0]
+        if bad:
+            update, key = min(bad, key=lambda pair: pair[0])  # ties: the first metric, "loss"
+            others = sorted({k for _, k in bad} - {key})
+            also = f" (also non-finite since: {', '.join(others)})" if others else ""
+            raise NonFiniteError(f"non-finite {key} at update {update + 1} (checked at frame {frames}){also}; "
+                                 "the newest checkpoint predates it")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -106,6 +166,10 @@ class Trainer:
         self.cfg = cfg
         self.run_dir = Path(cfg.run_dir)
         self.device = resolve_device(cfg.trainer.device)
+        self.replaced_run: Path | None = None
+        if not cfg.trainer.resume:
+            self.replaced_run = move_run_aside(self.run_dir)
+        prepare_run_dir(self.run_dir)
         if cfg.trainer.torch_threads > 0:
             torch.set_num_threads(cfg.trainer.torch_threads)
         random.seed(cfg.seed)
@@ -132,6 +196,12 @@ class Trainer:
         self.counters = Counters()
         self.probe_obs: np.ndarray | None = None
         self.resumed_from: str | None = None
+        self.nonfinite = NonFiniteWatch(self.device)
+        # The loop's in-flight state, kept current so a checkpoint can save it (see `checkpoint_parts`).
+        self._obs: np.ndarray | None = None
+        self._first: np.ndarray | None = None
+        self._episode_return: np.ndarray | None = None
+        self._restored_loop: dict[str, Any] | None = None
 
     # -- units -----------------------------------------------------------------------------------
     @property
@@ -147,9 +217,19 @@ class Trainer:
 
     # -- state -----------------------------------------------------------------------------------
     def checkpoint_parts(self) -> dict[str, Any]:
+        """Everything the run needs to continue as if never stopped: agent (networks, optimizers, its
+        generators), replay (contents, write position, priorities, sampler), counters, RNG states and,
+        where the env can save one, its mid-episode state with the loop's current obs."""
+        loop = None
+        env = env_state(self.env) if self._obs is not None else None
+        if env is not None:
+            loop = {"env": env, "obs": self._obs, "first": self._first, "episode_return": self._episode_return}
         trainer_state = {
+            "agent_name": self.cfg.agent.name,
+            "head_kind": self.cfg.agent.head.kind,
             "counters": asdict(self.counters),
             "probe_obs": self.probe_obs,
+            "loop": loop,
             "rng": {
                 "python": random.getstate(),
                 "numpy": np.random.get_state(),
@@ -160,18 +240,27 @@ class Trainer:
         return {"agent": self.agent.state_dict(), "replay": self.replay.state_dict(), "trainer": trainer_state}
 
     def save(self) -> Path:
+        """Write a checkpoint of the current state (never one with a non-finite update in it)."""
+        self.nonfinite.check(self.frames)
         path = save_checkpoint(self.run_dir, self.frames, self.checkpoint_parts(),
                                keep=self.cfg.trainer.keep_checkpoints)
         self.counters.last_checkpoint_frames = self.frames
         return path
 
     def restore(self, path: Path) -> None:
+        """Load checkpoint `path` into this trainer (it must come from the same agent and shapes)."""
         parts = load_checkpoint(path, map_location=self.device)
-        self.agent.load_state_dict(parts["agent"])
-        self.replay.load_state_dict(parts["replay"])
         state = parts["trainer"]
+        check_checkpoint_agent(path, state, self.cfg.agent.name, self.cfg.agent.head.kind)
+        try:
+            self.agent.load_state_dict(parts["agent"])
+            self.replay.load_state_dict(parts["replay"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise CheckpointError(f"checkpoint {path} does not fit this run's config ({error}); start a fresh "
+                                  "run with trainer.resume=false (the old run is moved aside)") from error
         self.counters = Counters(**state["counters"])
         self.probe_obs = state["probe_obs"]
+        self._restored_loop = state.get("loop")
         rng = state["rng"]
         random.setstate(rng["python"])
         np.random.set_state(rng["numpy"])
@@ -186,11 +275,18 @@ class Trainer:
             self._eval_env = build_env(self.cfg.env, num_envs=self.cfg.env.eval_num_envs, seed=self.cfg.seed + 7919)
         return self._eval_env
 
-    def evaluate(self, logger: MetricLogger) -> dict[str, float]:
-        """One evaluation phase with the agent's evaluation ε; logs `eval/*`."""
+    def evaluate(self, logger: MetricLogger, stop: _StopFlag | None = None) -> dict[str, float] | None:
+        """One evaluation phase with the agent's evaluation ε; logs `eval/*`.
+
+        A stop signal during the phase abandons it (returns None, nothing logged): the run checkpoints
+        at once and the resumed run evaluates again.
+        """
         result = run_episodes(self.agent, self.eval_env, epsilon=self.cfg.agent.eval_epsilon,
                               num_episodes=self.cfg.trainer.eval_episodes, device=self.device,
-                              seed=self.cfg.seed + 104729 + self.counters.updates)
+                              seed=self.cfg.seed + 104729 + self.counters.updates,
+                              should_stop=None if stop is None else lambda: stop.signal_name is not None)
+        if result.interrupted:
+            return None
         values = {
             "eval/return": float(np.mean(result.returns)),
             "eval/return_std": float(np.std(result.returns)),
@@ -230,17 +326,21 @@ class Trainer:
     def train(self) -> str:
         """Run to `trainer.total_frames` (or a stop signal); returns the final status."""
         cfg = self.cfg
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
-        resumed_from = latest_checkpoint(self.run_dir) if cfg.trainer.resume else None
+        remove_partial_checkpoints(self.run_dir)
+        resumed_from = latest_checkpoint(self.run_dir)
         if resumed_from is not None:
             self.restore(resumed_from)
         self.resumed_from = str(resumed_from) if resumed_from else None
-        write_status(self.run_dir, "running", frames=self.frames, resumed_from=self.resumed_from)
-        logger = MetricLogger(self.run_dir, tensorboard=cfg.logger.tensorboard, jsonl=cfg.logger.jsonl)
+        write_status(self.run_dir, "running", frames=self.frames, resumed_from=self.resumed_from,
+                     replaced_run=str(self.replaced_run) if self.replaced_run else None)
+        # Records past the checkpoint (written before a kill) are dropped, so curves never double back.
+        logger = MetricLogger(self.run_dir, tensorboard=cfg.logger.tensorboard, jsonl=cfg.logger.jsonl,
+                              purge_after_frames=self.frames if resumed_from is not None else None)
         options = self.env.options()
         (self.run_dir / "env_options.json").write_text(json.dumps(options, indent=2, default=str) + "\n")
         logger.text("env/options", json.dumps(options, indent=2, default=str))
+        logger.hparams(asdict(cfg), metrics=("eval/return", "eval/hns") if self.is_atari else ("eval/return",))
         stop = _StopFlag()
         stop.install()
         try:
@@ -257,11 +357,19 @@ class Trainer:
         cfg, agent_cfg, counters = self.cfg, self.cfg.agent, self.counters
         num_envs = self.env.num_envs
         total_steps = frames_to_steps(cfg.trainer.total_frames, self.env.frames_per_step)
-        obs = self.env.reset(seed=cfg.seed + counters.agent_steps)
+        restored = self._restored_loop
+        if restored is not None:
+            self.env.load_state_dict(restored["env"])
+            obs, first = restored["obs"].copy(), restored["first"].copy()
+            episode_return = restored["episode_return"].copy()
+        else:
+            obs = self.env.reset(seed=cfg.seed + counters.agent_steps)
+            first = np.ones(num_envs, dtype=bool)
+            episode_return = np.zeros(num_envs, dtype=np.float64)
+        self._restored_loop = None
         if self.probe_obs is None:
             self.probe_obs = obs[:1].copy()
-        first = np.ones(num_envs, dtype=bool)
-        episode_return = np.zeros(num_envs, dtype=np.float64)
+        self._obs, self._first, self._episode_return = obs, first, episode_return
         recent = deque(counters.recent_returns, maxlen=100)
         learning = False
         metric_sums: dict[str, torch.Tensor] = {}
@@ -301,6 +409,7 @@ class Trainer:
                 solved = False
             first = step.first
             obs = step.obs
+            self._obs, self._first = obs, first
 
             # can_sample() is a host sync on a GPU: ask only until it first holds (the buffer only grows).
             learning = learning or (counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample())
@@ -312,6 +421,7 @@ class Trainer:
                     batch = self.replay.sample()
                     metrics = self.agent.update(batch)
                     self.replay.update_priorities(batch.index, metrics.pop("priorities"))
+                    self.nonfinite.observe(metrics, counters.updates)
                     for key, value in metrics.items():
                         metric_sums[key] = metric_sums[key] + value if key in metric_sums else value.clone()
                     metric_count += 1
@@ -332,19 +442,17 @@ class Trainer:
                     "replay/size": float(len(self.replay)),
                 }
                 if metric_count:
+                    self.nonfinite.check(frames)
                     keys = list(metric_sums)
                     means = (torch.stack([metric_sums[k].float() for k in keys]) / metric_count).tolist()
                     for key, mean in zip(keys, means, strict=True):
-                        if not np.isfinite(mean):
-                            raise NonFiniteError(f"non-finite {key} ({mean}) in the updates up to update "
-                                                 f"{counters.updates} (frame {frames})")
                         values[metric_tag(key)] = mean
                 logger.scalars(frames, values)
                 metric_sums, metric_count = {}, 0
                 window_start = (now, frames, counters.updates)
                 counters.last_log_frames = frames
             if frames - counters.last_eval_frames >= cfg.trainer.eval_period_frames or done:
-                self.evaluate(logger)
+                self.evaluate(logger, stop)
             if frames - counters.last_checkpoint_frames >= cfg.trainer.checkpoint_period_frames or done:
                 counters.recent_returns = list(recent)
                 self.save()
@@ -357,12 +465,20 @@ class Trainer:
 
 
 def run(cfg: TrainConfig) -> str:
-    """Train one run from a typed config; writes `status.json` `failed` (with the error) on any error."""
-    trainer = Trainer(cfg)
+    """Train one run from a typed config; returns the final status (`done` or `preempted`).
+
+    A rejected config (ConfigError) or unusable run dir (RunDirError) raises before anything is built.
+    Any later error writes `status.json` `failed` with the error, then propagates.
+    """
+    trainer: Trainer | None = None
     try:
+        trainer = Trainer(cfg)
         return trainer.train()
+    except (ConfigError, RunDirError):
+        raise
     except BaseException as error:
         if Path(cfg.run_dir).is_dir():
-            write_status(Path(cfg.run_dir), "failed", error=f"{type(error).__name__}: {error}",
-                         frames=trainer.frames)
+            with contextlib.suppress(OSError):  # a full disk: the error itself still reaches the user
+                write_status(Path(cfg.run_dir), "failed", error=f"{type(error).__name__}: {error}",
+                             frames=trainer.frames if trainer is not None else None)
         raise

@@ -45,6 +45,46 @@ def read_status(run_dir: Path) -> dict[str, Any] | None:
 HYDRA_FILES = (".hydra", "train.log", "evaluate.log")
 
 
+class RunDirError(RuntimeError):
+    """The run directory cannot be created or written."""
+
+
+def prepare_run_dir(run_dir: Path) -> None:
+    """Create `run_dir` and prove it writable now, before any env or network is built."""
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / ".write-test", "ok\n")
+        (run_dir / ".write-test").unlink()
+    except OSError as error:
+        raise RunDirError(f"cannot write the run directory {run_dir}: {error.strerror or error}; "
+                          "set runs_root to a writable location with free space") from error
+
+
+def move_run_aside(run_dir: Path) -> Path | None:
+    """Move a previous run's files out of `run_dir` into `<run_dir>.replaced-<time>` (never delete them).
+
+    For `trainer.resume=false`: the new run starts empty, the old one stays readable beside it. What
+    Hydra wrote for the current launch (`HYDRA_FILES`) stays. Returns the new location, or None.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return None
+    entries = [p for p in run_dir.iterdir() if p.name not in HYDRA_FILES]
+    if not entries:
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}")
+    suffix = 1
+    while target.exists():
+        target = run_dir.with_name(f"{run_dir.name}.replaced-{stamp}-{suffix}")
+        suffix += 1
+    target.mkdir(parents=True)
+    for entry in entries:
+        os.replace(entry, target / entry.name)
+    return target
+
+
 def remove_unused_run_dir(run_dir: Path, runs_root: Path) -> None:
     """Delete a run dir that holds only what Hydra wrote before the run failed to start.
 

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from agents import build_agent
 from envs import build_env, human_normalized_score
-from training.checkpoint import latest_checkpoint, load_checkpoint
+from training.checkpoint import CheckpointError, check_checkpoint_agent, latest_checkpoint, load_checkpoint
 from training.config import EvaluateConfig, TrainConfig
 from training.evaluation import run_episodes
 from training.loop import resolve_device
@@ -42,7 +42,11 @@ def evaluate_run(cfg: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
     try:
         agent = build_agent(train_cfg.agent, (env.stack, *env.frame_shape), env.num_actions, device, seed=cfg.seed)
         parts = load_checkpoint(checkpoint, parts=["agent", "trainer"], map_location=device)
-        agent.load_state_dict(parts["agent"])
+        check_checkpoint_agent(checkpoint, parts["trainer"], train_cfg.agent.name, train_cfg.agent.head.kind)
+        try:
+            agent.load_state_dict(parts["agent"])
+        except (RuntimeError, KeyError) as error:
+            raise CheckpointError(f"checkpoint {checkpoint} does not fit {run_dir / CONFIG_FILE}: {error}") from error
         epsilon = train_cfg.agent.eval_epsilon if cfg.epsilon is None else cfg.epsilon
         result = run_episodes(agent, env, epsilon=epsilon, num_episodes=cfg.episodes, device=device, seed=cfg.seed)
     finally:

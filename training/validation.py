@@ -70,6 +70,10 @@ def validate_config(cfg: TrainConfig) -> None:
         _require(head.num_atoms >= 2, f"agent.head.num_atoms must be >= 2, got {head.num_atoms}")
     if head.kind == "quantile":
         _require(head.num_quantiles >= 1, f"agent.head.num_quantiles must be >= 1, got {head.num_quantiles}")
+    if head.kind == "fraction_quantile":
+        _require(head.num_quantiles >= 2,
+                 f"agent.head.num_quantiles must be >= 2, got {head.num_quantiles} (FQF's number of fractions)")
+        _require(head.fraction_lr > 0, f"agent.head.fraction_lr must be > 0, got {head.fraction_lr}")
     if head.kind in ("implicit_quantile", "fraction_quantile"):
         for key in ("num_online_taus", "num_target_taus", "num_act_taus", "num_cosines"):
             _require(getattr(head, key) >= 1, f"agent.head.{key} must be >= 1, got {getattr(head, key)}")

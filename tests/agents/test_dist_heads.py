@@ -19,6 +19,7 @@ from agents.heads import (
     ImplicitQuantileHead,
     QuantileHead,
     ReturnDist,
+    WeightedSamples,
 )
 from agents.losses import categorical_projection, fraction_loss
 
@@ -164,6 +165,26 @@ def test_fqf_fractions_start_uniform() -> None:
     torch.testing.assert_close(dist.probs, torch.full((B, 1, 8), 1 / 8))
 
 
+def _equal_weights(values: torch.Tensor) -> WeightedSamples:
+    return WeightedSamples(values, torch.full_like(values, 1.0 / values.shape[-1]))
+
+
+def test_fqf_target_weights_samples_by_their_interval_mass() -> None:
+    """FQF's target samples r + d·F⁻¹(τ̂'_j) carry the target net's masses τ'_{j+1} − τ'_j."""
+    head = _heads(dueling=False)["fqf"]
+    with torch.no_grad():
+        head.proposal.linear.weight.normal_()
+    next_dist = head(torch.randn(B, F))
+    action = torch.randint(A, (B,))
+    reward, discount = torch.randn(B), torch.rand(B)
+    target = head.target(next_dist, action, reward, discount)
+    rows = torch.arange(B)
+    torch.testing.assert_close(target.values, reward[:, None] + discount[:, None] * next_dist.values[rows, action])
+    torch.testing.assert_close(target.weights, next_dist.probs[:, 0])
+    torch.testing.assert_close(target.weights.sum(-1), torch.ones(B))
+    assert not torch.allclose(target.weights, torch.full_like(target.weights, 1 / 8))
+
+
 def test_fqf_gradients_stay_in_their_groups() -> None:
     """The quantile loss never moves the fractions; the fraction loss never moves torso or quantiles."""
     head = _heads(dueling=False)["fqf"]
@@ -172,7 +193,7 @@ def test_fqf_gradients_stay_in_their_groups() -> None:
     features = torch.randn(B, F, requires_grad=True)
     action = torch.randint(A, (B,))
     dist = head(features)
-    target = torch.randn(B, 8)
+    target = WeightedSamples(torch.randn(B, 8), torch.softmax(torch.randn(B, 8), dim=-1))
     losses = head.loss(dist, action, target, features)
 
     losses["main"].sum().backward(retain_graph=True)
@@ -195,7 +216,7 @@ def test_fqf_fraction_gradient_is_prop1_through_the_head() -> None:
     features = torch.randn(B, F)
     action = torch.randint(A, (B,))
     dist = head(features)
-    losses = head.loss(dist, action, torch.randn(B, 8), features)
+    losses = head.loss(dist, action, _equal_weights(torch.randn(B, 8)), features)
     fractions, _ = head.proposal(features)
     interior = fractions[:, 1:-1]
     (grad,) = torch.autograd.grad(losses["fraction"].sum(), head.proposal.linear.weight)
@@ -224,7 +245,7 @@ def test_fqf_entropy_term_raises_entropy() -> None:
         dist = head(features)
         optimizer.zero_grad()
         # a target equal to the current values: the W1 part is tiny next to the entropy term
-        head.loss(dist, torch.zeros(B, dtype=torch.long), dist.values[:, 0].detach(), features)[
+        head.loss(dist, torch.zeros(B, dtype=torch.long), _equal_weights(dist.values[:, 0].detach()), features)[
             "fraction"
         ].mean().backward()
         optimizer.step()

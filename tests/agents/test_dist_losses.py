@@ -123,6 +123,22 @@ def test_quantile_huber_at_median_is_half_huber() -> None:
     torch.testing.assert_close(loss, 0.5 * huber(targets - predictions, 1.0).mean(-1))
 
 
+def test_quantile_huber_target_weights_equal_repeated_samples() -> None:
+    """Weights 1/2, 1/4, 1/4 on (a, b, c) give the loss of the equally weighted sample (a, a, b, c)."""
+    generator = torch.Generator().manual_seed(3)
+    predictions = torch.randn(4, 5, generator=generator)
+    taus = torch.rand(4, 5, generator=generator)
+    samples = torch.randn(4, 3, generator=generator)
+    weights = torch.tensor([0.5, 0.25, 0.25]).expand(4, 3)
+    repeated = samples[:, [0, 0, 1, 2]]
+    for kappa in (0.0, 1.0, 2.0):
+        torch.testing.assert_close(quantile_huber_loss(predictions, samples, taus, kappa, weights),
+                                   quantile_huber_loss(predictions, repeated, taus, kappa))
+    uniform = torch.full((4, 3), 1 / 3)
+    torch.testing.assert_close(quantile_huber_loss(predictions, samples, taus, 1.0, uniform),
+                               quantile_huber_loss(predictions, samples, taus, 1.0))
+
+
 def test_quantile_huber_no_gradient_to_targets_or_taus() -> None:
     predictions = torch.randn(3, 4, requires_grad=True)
     targets = torch.randn(3, 5, requires_grad=True)

@@ -15,7 +15,7 @@ from training.config import train_config
 from training.logging import read_metrics
 from training.loop import Trainer
 
-AGENTS = ["dqn", "c51", "qrdqn", "iqn", "fqf"]
+AGENTS = ["dqn", "c51", "qrdqn", "iqn", "fqf", "expectile"]
 OPTIONS = {
     "n_step": ["agent.n_step=3"],
     "double_q": ["agent.double_q=true"],

@@ -1,0 +1,583 @@
+"""Every speed figure of the project in one command, written to BENCHMARKS.md (issue 6).
+
+    python scripts/bench.py --setup-peers            # once: .bench-venv/ with SB3, sb3-contrib, Tianshou
+    python scripts/bench.py                          # full run, ~20 minutes on 2 cores -> BENCHMARKS.md
+    python scripts/bench.py --quick --out /tmp/B.md  # ~3-minute smoke run of the same code paths
+
+Measured in one invocation, on one machine, with a progress bar:
+- env throughput: our `AtariEnv` against raw ale-py `AtariVectorEnv` with the same options;
+- update time per agent (batch 32, Nature CNN, the paper settings of configs/agent/*.yaml) on
+  batches sampled from a replay of random frames, agents interleaved round by round, and the
+  `agent.compile=true` update (every agent; `--quick` compiles only the first; `--no-compile` skips it);
+- acting time per vector step (1 and 8 envs);
+- replay: write time per vector step, sample time (batch 32; uniform 3-step and 1-step, prioritized
+  with `update_priorities`), and in a fresh process a 1M-transition buffer (100k with `--quick`):
+  storage, write and sample times, and the process's peak RSS against the storage;
+- end-to-end agent steps/s in the learning phase (Pong, 1 env, batch 32, one update per 4 agent steps,
+  replay of 100k transitions on both sides, ε fixed at 0.01) of our trainer and of the peers —
+  Stable-Baselines3 DQN, sb3-contrib QR-DQN, Tianshou C51, QR-DQN, IQN and FQF — each a driver
+  process (scripts/bench_drivers/), ours in this venv, the peers in `.bench-venv/`, alternating ours
+  and theirs (the order flips every repeat) over `--repeats` repeats so machine drift cancels;
+- on a CUDA machine: update time per agent on the GPU, end-to-end frames/s with 8 and 64 envs and
+  the projected wall-clock of 200M frames per agent.
+
+Medians with their spread (min–max over repeats or calls), the ratio ours/peer per agent, and each
+target of issue 6 with whether it is met. A script, not a test: figures move with machine load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts" / "bench_drivers"))
+
+from common import RESULT_PREFIX, make_atari_env  # noqa: E402
+
+from agents import HEADS, build_agent  # noqa: E402
+from replay import build_replay  # noqa: E402
+from training.config import train_config  # noqa: E402
+
+DRIVERS = ROOT / "scripts" / "bench_drivers"
+PEER_VENV = ROOT / ".bench-venv"
+# The peers' versions are pinned so that every run compares against the same code.
+PEER_PACKAGES = ["stable-baselines3==2.9.2", "sb3-contrib==2.9.2", "tianshou==2.0.1", "ale-py==0.12.1",
+                 "gymnasium>=1.0,<2"]
+BASE_AGENTS = ["dqn", "c51", "qrdqn", "iqn", "fqf"]
+NUM_ACTIONS = 6  # Pong's minimal action set
+# (driver, agent) pairs of the peers; the label is the framework's own name for the algorithm.
+PEERS: dict[str, list[tuple[str, str]]] = {
+    "dqn": [("sb3_peer.py", "SB3 DQN")],
+    "c51": [("tianshou_peer.py", "Tianshou C51")],
+    "qrdqn": [("sb3_peer.py", "sb3-contrib QR-DQN"), ("tianshou_peer.py", "Tianshou QR-DQN")],
+    "iqn": [("tianshou_peer.py", "Tianshou IQN")],
+    "fqf": [("tianshou_peer.py", "Tianshou FQF")],
+}
+TARGET_PEER_RATIO = 1.3
+TARGET_UPDATE_SHARE = 0.9
+TARGET_REPLAY_BYTES = 7.2e9
+TARGET_SAMPLE_SHARE = 0.05
+TARGET_PEAK_OVER_BUFFER = 1.3
+GPU_FRAMES = 200_000_000
+GPU_TARGET_HOURS_IQN = 12.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long each measurement runs: `--quick` shrinks every one, the code paths stay the same."""
+
+    env_seconds: float
+    update_rounds: int
+    updates_per_round: int
+    act_calls: int
+    sample_calls: int
+    replay_capacity: int
+    e2e_repeats: int
+    e2e_warmup_steps: int
+    e2e_skip_steps: int
+    e2e_seconds: float
+    e2e_replay: int
+
+    @staticmethod
+    def make(quick: bool) -> Plan:
+        if quick:
+            return Plan(env_seconds=1.0, update_rounds=1, updates_per_round=4, act_calls=10, sample_calls=100,
+                        replay_capacity=100_000, e2e_repeats=1, e2e_warmup_steps=300, e2e_skip_steps=8,
+                        e2e_seconds=3.0, e2e_replay=100_000)
+        return Plan(env_seconds=4.0, update_rounds=3, updates_per_round=7, act_calls=30, sample_calls=1000,
+                    replay_capacity=1_000_000, e2e_repeats=3, e2e_warmup_steps=1_000, e2e_skip_steps=40,
+                    e2e_seconds=12.0, e2e_replay=100_000)
+
+
+@dataclass
+class Results:
+    """Everything measured; `write_markdown` renders it."""
+
+    machine: dict[str, str] = field(default_factory=dict)
+    env: dict[str, dict[int, float]] = field(default_factory=dict)  # "ours"/"ale-py" -> envs -> steps/s
+    update_ms: dict[str, list[float]] = field(default_factory=dict)  # agent (+ " compiled") -> times
+    act_ms: dict[tuple[str, int], list[float]] = field(default_factory=dict)
+    replay_small: dict[str, float] = field(default_factory=dict)
+    replay_big: dict[str, Any] = field(default_factory=dict)
+    e2e: dict[str, list[float]] = field(default_factory=dict)  # label -> steps/s per repeat
+    e2e_rss: dict[str, list[int]] = field(default_factory=dict)
+    gpu: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+def median_spread(values: list[float]) -> tuple[float, float, float]:
+    """(median, min, max) of a non-empty list."""
+    return statistics.median(values), min(values), max(values)
+
+
+def fmt_spread(values: list[float], digits: int = 1) -> str:
+    """'median (min–max)', or '—' for no values."""
+    if not values:
+        return "—"
+    med, lo, hi = median_spread(values)
+    if len(values) == 1:
+        return f"{med:.{digits}f}"
+    return f"{med:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+
+
+def met(ok: bool | None) -> str:
+    """The 'met' column: yes / **no** / n/a."""
+    return "n/a" if ok is None else ("yes" if ok else "**no**")
+
+
+def timed_ms(fn: Callable[[], Any], repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1e3)
+    return out
+
+
+def run_driver(python: Path | str, script: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """Run a driver process and return its result line (raises with its output tail on failure)."""
+    cmd = [str(python), str(DRIVERS / script), *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX):])
+    tail = (proc.stdout + proc.stderr)[-2000:]
+    raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode} without a result:\n{tail}")
+
+
+def peer_python() -> Path:
+    return PEER_VENV / "bin" / "python"
+
+
+def setup_peers() -> None:
+    """Create .bench-venv/ with torch==2.13.0 (the CPU build, first, so no CUDA build is pulled) and
+    the pinned peers. Never touches the project's own venv."""
+    if not peer_python().exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+    pip = [str(peer_python()), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "torch==2.13.0"], check=True)
+    subprocess.run([*pip, *PEER_PACKAGES], check=True)
+    print(subprocess.run([str(peer_python()), "-c", PEER_VERSIONS], capture_output=True, text=True).stdout)
+
+
+PEER_VERSIONS = ("import stable_baselines3, sb3_contrib, tianshou, torch; print(f'stable-baselines3 "
+                 "{stable_baselines3.__version__}, sb3-contrib {sb3_contrib.__version__}, tianshou "
+                 "{tianshou.__version__}, torch {torch.__version__}')")
+
+
+def machine_info(device: torch.device) -> dict[str, str]:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        mem_gib = f"{int(mem.split()[1]) / 2**20:.0f} GiB"
+    except (OSError, StopIteration):
+        mem_gib = "unknown"
+    import ale_py
+
+    info = {
+        "cpu": f"{cpu}, {os.cpu_count()} cores", "memory": mem_gib, "os": platform.platform(),
+        "python": platform.python_version(), "torch": torch.__version__, "ale-py": ale_py.__version__,
+        "torch threads": str(torch.get_num_threads()),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+        "device measured": str(device),
+    }
+    if peer_python().exists():
+        out = subprocess.run([str(peer_python()), "-c", PEER_VERSIONS], capture_output=True, text=True)
+        info["peers"] = out.stdout.strip() or out.stderr.strip()[-200:]
+    return info
+
+
+# --- measurements ---------------------------------------------------------------------------------------
+def env_rate(kind: str, num_envs: int, seconds: float) -> float:
+    """Agent steps/s of random play: "ours" (AtariEnv.step) or "ale-py" (AtariVectorEnv.step, same options)."""
+    from ale_py.vector_env import AtariVectorEnv
+
+    ours = make_atari_env(num_envs=num_envs, seed=0)
+    rng = np.random.default_rng(0)
+    if kind == "ours":
+        env, step = ours, ours.step
+        ours.reset()
+    else:
+        options = {k: v for k, v in ours.options().items() if k not in ("name", "seed")}
+        ours.close()
+        env = AtariVectorEnv(**options)
+        env.reset(seed=np.arange(num_envs, dtype=np.int64))
+        step = env.step
+    steps = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step(rng.integers(0, NUM_ACTIONS, num_envs))
+        steps += num_envs
+    rate = steps / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def random_frame_replay(agent_name: str, device: torch.device, kind: str = "uniform", n_step: int | None = None,
+                        num_envs: int = 1, capacity: int = 10_000, steps: int = 2_000):
+    """A small replay of random frames with episode ends, filled through `add`."""
+    cfg = train_config([f"agent={agent_name}", f"replay={kind}", f"replay.capacity={capacity}"])
+    replay = build_replay(cfg.replay, num_envs=num_envs, frame_shape=(84, 84), frame_dtype=torch.uint8, stack=4,
+                          n_step=n_step or cfg.agent.n_step, gamma=cfg.agent.gamma,
+                          reward_clip=cfg.agent.reward_clip, batch_size=cfg.agent.batch_size, device=device, seed=0)
+    rng = np.random.default_rng(0)
+    for t in range(steps):
+        replay.add(rng.integers(0, 256, size=(num_envs, 84, 84), dtype=np.uint8), np.full(num_envs, t % 500 == 0),
+                   rng.integers(0, NUM_ACTIONS, size=num_envs), rng.normal(size=num_envs).astype(np.float32),
+                   np.zeros(num_envs, bool), np.zeros(num_envs, bool))
+    return replay
+
+
+def update_setups(agents: list[str], device: torch.device, compiled: bool) -> dict[str, tuple]:
+    setups = {}
+    for name in agents:
+        overrides = [f"agent={name}"] + (["agent.compile=true"] if compiled else [])
+        cfg = train_config(overrides)
+        agent = build_agent(cfg.agent, (4, 84, 84), NUM_ACTIONS, device, seed=0)
+        replay = random_frame_replay(name, device)
+        for _ in range(3):  # warm-up (and, compiled, the compilation itself)
+            agent.update(replay.sample())
+        setups[name + (" compiled" if compiled else "")] = (agent, replay)
+    return setups
+
+
+def measure_updates(setups: dict[str, tuple], plan: Plan, results: Results, act_envs: list[int],
+                    device: torch.device, bar: tqdm) -> None:
+    """Update and act times, agents interleaved round by round so drift spreads evenly."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    for _ in range(plan.update_rounds):
+        for label, (agent, replay) in setups.items():
+            bar.set_description(f"update {label}")
+
+            def one_update(agent=agent, replay=replay) -> None:
+                agent.update(replay.sample())
+                sync()
+
+            results.update_ms.setdefault(label, []).extend(timed_ms(one_update, plan.updates_per_round))
+            if label.endswith(" compiled"):
+                continue
+            for num_envs in act_envs:
+                obs = torch.randint(0, 256, (num_envs, 4, 84, 84), dtype=torch.uint8, device=device)
+
+                def one_act(agent=agent, obs=obs) -> None:
+                    agent.act(obs, 0.01).cpu()
+
+                one_act()
+                results.act_ms.setdefault((label, num_envs), []).extend(timed_ms(one_act, plan.act_calls))
+        bar.update(1)
+
+
+def measure_small_replay(plan: Plan, results: Results) -> None:
+    """Write and sample times on a 100k buffer: uniform n=3, n=1, prioritized n=3 (+ update_priorities)."""
+    for kind, n_step in (("uniform", 3), ("uniform", 1), ("prioritized", 3)):
+        for num_envs in (1, 8):
+            replay = random_frame_replay("dqn", torch.device("cpu"), kind=kind, n_step=n_step, num_envs=num_envs,
+                                         capacity=100_000, steps=2_000)
+            rng = np.random.default_rng(1)
+            frames = rng.integers(0, 256, size=(num_envs, 84, 84), dtype=np.uint8)
+            flags = np.zeros(num_envs, bool)
+            actions = np.zeros(num_envs, np.int64)
+            rewards = np.ones(num_envs, np.float32)
+            add = timed_ms(lambda r=replay, f=frames, z=flags, a=actions, rw=rewards: r.add(f, z, a, rw, z, z), 500)
+            results.replay_small[f"add {kind} n={n_step} E={num_envs}"] = statistics.median(add)
+        results.replay_small[f"sample {kind} n={n_step}"] = statistics.median(timed_ms(replay.sample,
+                                                                                      plan.sample_calls))
+        if kind == "prioritized":
+            priorities = torch.rand(replay.sample().index.shape[0])
+
+            def sample_update(r=replay, p=priorities) -> None:
+                r.update_priorities(r.sample().index, p)
+
+            results.replay_small[f"sample+update_priorities {kind} n={n_step}"] = statistics.median(
+                timed_ms(sample_update, plan.sample_calls))
+
+
+def e2e_args(agent: str, plan: Plan, extra: list[str] | None = None) -> list[str]:
+    return ["--agent", agent, "--replay-size", str(plan.e2e_replay), "--warmup-steps", str(plan.e2e_warmup_steps),
+            "--skip-steps", str(plan.e2e_skip_steps), "--measure-seconds", str(plan.e2e_seconds), *(extra or [])]
+
+
+def e2e_timeout(plan: Plan, agent: str) -> float:
+    return 300 + 4 * plan.e2e_seconds + (300 if agent in ("iqn", "fqf") else 0)
+
+
+def measure_e2e(agents: list[str], plan: Plan, results: Results, peers: bool, bar: tqdm,
+                ours_extra: list[str]) -> None:
+    """Ours and the peers, alternating; the order within an agent flips every repeat."""
+    for repeat in range(plan.e2e_repeats):
+        for agent in agents:
+            runs: list[tuple[str, Path | str, str, list[str]]] = []
+            with tempfile.TemporaryDirectory(prefix="bench-e2e-") as workdir:
+                runs.append((f"ours {agent}", sys.executable, "ours.py",
+                             e2e_args(agent, plan, ["--workdir", workdir, *ours_extra])))
+                if peers:
+                    runs += [(label, peer_python(), script, e2e_args(agent, plan))
+                             for script, label in PEERS.get(agent, [])]
+                if repeat % 2:
+                    runs.reverse()
+                for label, python, script, args in runs:
+                    bar.set_description(f"e2e {label} (repeat {repeat + 1})")
+                    try:
+                        out = run_driver(python, script, args, e2e_timeout(plan, agent))
+                        results.e2e.setdefault(label, []).append(out["steps_per_s"])
+                        results.e2e_rss.setdefault(label, []).append(out["peak_rss_bytes"])
+                    except (RuntimeError, subprocess.TimeoutExpired) as error:
+                        results.notes.append(f"{label}, repeat {repeat + 1} failed: {str(error)[-600:]}")
+                    bar.update(1)
+
+
+def measure_gpu(agents: list[str], plan: Plan, results: Results, bar: tqdm) -> None:
+    """On CUDA: update ms per agent, end-to-end frames/s with 8 and 64 envs, projected hours for 200M frames."""
+    device = torch.device("cuda")
+    setups = update_setups(agents, device, compiled=False)
+    gpu_results = Results()
+    measure_updates(setups, plan, gpu_results, [8, 64], device, bar)
+    results.gpu["update_ms"] = gpu_results.update_ms
+    results.gpu["act_ms"] = {f"{k[0]} E={k[1]}": v for k, v in gpu_results.act_ms.items()}
+    results.gpu["e2e_fps"] = {}
+    for agent in agents:
+        for num_envs in (8, 64):
+            bar.set_description(f"gpu e2e {agent} E={num_envs}")
+            with tempfile.TemporaryDirectory(prefix="bench-gpu-") as workdir:
+                args = e2e_args(agent, plan, ["--workdir", workdir, "--device", "cuda", "--num-envs", str(num_envs)])
+                try:
+                    out = run_driver(sys.executable, "ours.py", args, e2e_timeout(plan, agent))
+                    results.gpu["e2e_fps"][f"{agent} E={num_envs}"] = out["frames_per_s"]
+                except (RuntimeError, subprocess.TimeoutExpired) as error:
+                    results.notes.append(f"GPU e2e {agent} E={num_envs} failed: {str(error)[-600:]}")
+            bar.update(1)
+
+
+# --- report ---------------------------------------------------------------------------------------------
+def update_only_rate(results: Results, agent: str, train_period_steps: int = 4) -> float | None:
+    """Agent steps/s if the machine did nothing but sample and update (one update per 4 agent steps)."""
+    times = results.update_ms.get(agent)
+    return train_period_steps * 1e3 / statistics.median(times) if times else None
+
+
+def write_markdown(path: Path, results: Results, agents: list[str], plan: Plan, command: str, quick: bool,
+                   seconds: float) -> None:
+    gb = 1e9
+    lines = ["# Benchmarks", ""]
+    if quick:
+        lines += ["**Smoke run (`--quick`): short windows, one repeat, a 100k replay for the memory figures. "
+                  "Not the project's figures; run the full command below on a quiet machine.**", ""]
+    lines += [f"Produced by `{command}` in {seconds / 60:.1f} minutes "
+              f"({time.strftime('%Y-%m-%d %H:%M %Z')}). Every figure below comes from this one run.", "",
+              "## Machine", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in results.machine.items()]
+    if not results.gpu:
+        lines += ["", "**No GPU was available to this run**, so the GPU figures of issue 6 (update time per agent, "
+                  "end-to-end frames/s with 8–64 envs, projected wall-clock for 200M frames) are not measured; the "
+                  "GPU code path (device-resident replay, batched acting, `agent.compile`) is tested for "
+                  "correctness on CPU. `scripts/bench.py` measures them by itself when CUDA is present."]
+
+    lines += ["", "## End to end: agent steps/s in the learning phase", "",
+              f"Pong, 1 env, batch 32, one update per 4 agent steps, replay of {plan.e2e_replay:,} transitions on "
+              "both sides (SB3 keeps observation and next observation per transition, so a 1M SB3 replay would "
+              "need ~56 GB), ε fixed at 0.01, learning after "
+              f"{plan.e2e_warmup_steps:,} agent steps, timed over {plan.e2e_seconds:.0f} s after "
+              f"{plan.e2e_skip_steps} more; median (min–max) over {plan.e2e_repeats} repeat(s), ours and the "
+              "peers alternating. Every framework plays the same ale-py C++ env (frame skip 4, max-pool, 84×84, "
+              "stack 4, dqn_zoo protocol), uses the Nature CNN and the paper sample sizes (C51 51 atoms, QR-DQN "
+              "200 quantiles, IQN N = N' = 64 and K = 32, FQF 32 fractions). Update-only: 4 agent steps per "
+              "median update time of the table below (what the loop would reach if acting, env, replay and "
+              "logging were free).", "",
+              "| agent | ours | peer | peer steps/s | ours / peer | update-only | ours / update-only | peak RSS ours |",
+              "|---|---|---|---|---|---|---|---|"]
+    for agent in agents:
+        ours = results.e2e.get(f"ours {agent}", [])
+        upd = update_only_rate(results, agent)
+        share = f"{statistics.median(ours) / upd:.2f}" if ours and upd else "—"
+        rss = results.e2e_rss.get(f"ours {agent}")
+        rss_txt = f"{statistics.median(rss) / gb:.2f} GB" if rss else "—"
+        peers = PEERS.get(agent, [])
+        if not peers:
+            peers = [(None, "—")]
+        for i, (_, label) in enumerate(peers):
+            theirs = results.e2e.get(label, [])
+            ratio = f"{statistics.median(ours) / statistics.median(theirs):.2f}×" if ours and theirs else "—"
+            first = i == 0
+            lines.append(f"| {agent if first else ''} | {fmt_spread(ours) if first else ''} | {label} | "
+                         f"{fmt_spread(theirs)} | {ratio} | {f'{upd:.1f}' if first and upd else ''} | "
+                         f"{share if first else ''} | {rss_txt if first else ''} |")
+
+    lines += ["", "## Update and acting time per agent", "",
+              f"Batch 32 sampled from a replay of random frames, Nature CNN on 84×84×4, {NUM_ACTIONS} actions, "
+              f"paper settings of configs/agent/*.yaml, {results.machine.get('torch threads')} torch threads; "
+              f"{plan.update_rounds} round(s) of {plan.updates_per_round} updates per agent, interleaved; "
+              "acting = one ε-greedy `act` on a vector of observations. Median (min–max) in ms.", "",
+              "| agent | update | update, `agent.compile=true` | act, 1 env | act, 8 envs |", "|---|---|---|---|---|"]
+    for agent in agents:
+        lines.append(f"| {agent} | {fmt_spread(results.update_ms.get(agent, []))} | "
+                     f"{fmt_spread(results.update_ms.get(agent + ' compiled', []))} | "
+                     f"{fmt_spread(results.act_ms.get((agent, 1), []), 2)} | "
+                     f"{fmt_spread(results.act_ms.get((agent, 8), []), 2)} |")
+
+    lines += ["", "## Env throughput", "", f"Random actions on Pong, {plan.env_seconds:.0f} s each; agent steps/s "
+              "(× 4 for frames/s).", "", "| envs | ours (`AtariEnv`) | raw ale-py `AtariVectorEnv` | ours / raw |",
+              "|---|---|---|---|"]
+    for num_envs in sorted(results.env.get("ours", {})):
+        ours, raw = results.env["ours"][num_envs], results.env["ale-py"][num_envs]
+        lines.append(f"| {num_envs} | {ours:,.0f} | {raw:,.0f} | {ours / raw:.2f} |")
+
+    big = results.replay_big
+    lines += ["", "## Replay", "", "A 100k-capacity buffer holding 2,000 vector steps of random frames (1 or 8 "
+              "envs; sampling from the 8-env one), batch 32; median ms:", "",
+              "| operation | ms |", "|---|---|"]
+    lines += [f"| {k} | {v:.3f} |" for k, v in results.replay_small.items()]
+    if big:
+        lines += ["", f"A {big['capacity']:,}-transition buffer ({big['num_envs']} envs, uniform, 3-step returns), "
+                  "filled through `add` with random frames, in a fresh process that also holds a DQN agent and "
+                  "updates from it:", "", "| | |", "|---|---|",
+                  f"| storage | {big['storage_bytes'] / gb:.3f} GB ({big['bytes_per_transition']:,.0f} bytes a "
+                  "transition) |",
+                  f"| add one vector step of {big['num_envs']} envs | {big['add_ms']:.3f} ms |",
+                  f"| sample B=32 (stacks + 3-step returns) | {big['sample_ms']:.3f} ms |",
+                  f"| DQN update sampled from it | {big['update_ms']:.1f} ms |",
+                  f"| process peak RSS | {big['peak_rss_bytes'] / gb:.3f} GB ({big['peak_over_storage']:.2f}× the "
+                  f"storage; {big['baseline_rss_bytes'] / gb:.2f} GB before the buffer) |"]
+
+    if results.gpu:
+        lines += ["", "## GPU", "", f"Device: {results.machine.get('gpu')}.", "",
+                  "| agent | update ms | frames/s, 8 envs | frames/s, 64 envs | hours for 200M frames (best) |",
+                  "|---|---|---|---|---|"]
+        for agent in agents:
+            fps = [results.gpu["e2e_fps"].get(f"{agent} E={e}") for e in (8, 64)]
+            best = max((f for f in fps if f), default=None)
+            hours = f"{GPU_FRAMES / best / 3600:.1f}" if best else "—"
+            lines.append(f"| {agent} | {fmt_spread(results.gpu['update_ms'].get(agent, []), 2)} | "
+                         + " | ".join(f"{f:,.0f}" if f else "—" for f in fps) + f" | {hours} |")
+
+    lines += ["", "## Targets of issue 6", "", "| target | measured | met |", "|---|---|---|"]
+    for agent in agents:
+        ours = results.e2e.get(f"ours {agent}", [])
+        peer_medians = [statistics.median(results.e2e[label]) for _, label in PEERS.get(agent, [])
+                        if results.e2e.get(label)]
+        if PEERS.get(agent):
+            if ours and peer_medians:
+                ratio = statistics.median(ours) / max(peer_medians)
+                lines.append(f"| {agent}: end-to-end ≥ {TARGET_PEER_RATIO}× the fastest peer | {ratio:.2f}× | "
+                             f"{met(ratio >= TARGET_PEER_RATIO)} |")
+            else:
+                lines.append(f"| {agent}: end-to-end ≥ {TARGET_PEER_RATIO}× the fastest peer | not measured | n/a |")
+        upd = update_only_rate(results, agent)
+        if ours and upd:
+            share = statistics.median(ours) / upd
+            lines.append(f"| {agent}: end-to-end ≥ {TARGET_UPDATE_SHARE:.0%} of the update-only rate | {share:.0%} | "
+                         f"{met(share >= TARGET_UPDATE_SHARE)} |")
+    if big:
+        per_million = big["bytes_per_transition"] * 1e6
+        lines.append(f"| replay: 1M Atari transitions ≤ {TARGET_REPLAY_BYTES / gb:.1f} GB | "
+                     f"{per_million / gb:.3f} GB | {met(per_million <= TARGET_REPLAY_BYTES)} |")
+        fastest = min((statistics.median(v) for k, v in results.update_ms.items() if not k.endswith("compiled")),
+                      default=None)
+        if fastest:
+            share = big["sample_ms"] / fastest
+            lines.append(f"| replay: sample B=32 with stacks and n-step ≤ {TARGET_SAMPLE_SHARE:.0%} of an update "
+                         f"(the fastest agent's) | {share:.1%} ({big['sample_ms']:.2f} / {fastest:.1f} ms) | "
+                         f"{met(share <= TARGET_SAMPLE_SHARE)} |")
+        lines.append(f"| peak memory of a {big['capacity']:,}-buffer run ≤ {TARGET_PEAK_OVER_BUFFER}× the buffer | "
+                     f"{big['peak_over_storage']:.2f}× | {met(big['peak_over_storage'] <= TARGET_PEAK_OVER_BUFFER)}"
+                     + (" (100k buffer: the process's fixed ~0.4 GB weighs more)" if big["capacity"] < 10**6 else "")
+                     + " |")
+    if results.gpu:
+        best = max((results.gpu["e2e_fps"].get(f"iqn E={e}") or 0 for e in (8, 64)), default=0)
+        hours = GPU_FRAMES / best / 3600 if best else None
+        lines.append(f"| GPU: IQN 200M frames ≤ {GPU_TARGET_HOURS_IQN:.0f} h | "
+                     f"{f'{hours:.1f} h' if hours else 'not measured'} | "
+                     f"{met(hours <= GPU_TARGET_HOURS_IQN) if hours else 'n/a'} |")
+    else:
+        lines.append(f"| GPU: IQN 200M frames ≤ {GPU_TARGET_HOURS_IQN:.0f} h on one H100 | no GPU in this run | n/a |")
+    if results.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in results.notes]
+    path.write_text("\n".join(lines) + "\n")
+
+
+# --- main -----------------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="~3-minute smoke run (short windows, 1 repeat)")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--setup-peers", action="store_true", help="create .bench-venv/ with the peers and exit")
+    parser.add_argument("--no-peers", action="store_true", help="measure ours only")
+    parser.add_argument("--no-compile", action="store_true", help="skip timing the agent.compile=true update")
+    parser.add_argument("--agents", nargs="+", default=None, help="default: dqn c51 qrdqn iqn fqf (+ expectile)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=None, help="end-to-end repeats (default 3, quick 1)")
+    args = parser.parse_args()
+    if args.setup_peers:
+        setup_peers()
+        return
+    torch.set_num_threads(args.threads)
+    plan = Plan.make(args.quick)
+    if args.repeats:
+        plan = Plan(**{**plan.__dict__, "e2e_repeats": args.repeats})
+    agents = args.agents or BASE_AGENTS + (["expectile"] if "expectile" in HEADS else [])
+    peers = not args.no_peers
+    if peers and not peer_python().exists():
+        raise SystemExit(f"no peer venv at {PEER_VENV}; run `python scripts/bench.py --setup-peers` first "
+                         "(or --no-peers)")
+    device = torch.device("cpu")
+    results = Results(machine=machine_info(device))
+    gpu = torch.cuda.is_available()
+    e2e_runs = plan.e2e_repeats * sum(1 + (len(PEERS.get(a, [])) if peers else 0) for a in agents)
+    compile_agents = [] if args.no_compile else agents[:1] if args.quick else agents
+    total = 4 + plan.update_rounds * (2 if compile_agents else 1) + 2 + e2e_runs + (2 * len(agents) + plan.update_rounds
+                                                                                 if gpu else 0)
+    start = time.perf_counter()
+    with tqdm(total=total, unit="task", dynamic_ncols=True) as bar:
+        for kind in ("ours", "ale-py"):
+            for num_envs in (1, 8):
+                bar.set_description(f"env {kind} E={num_envs}")
+                results.env.setdefault(kind, {})[num_envs] = env_rate(kind, num_envs, plan.env_seconds)
+                bar.update(1)
+        bar.set_description("building agents")
+        measure_updates(update_setups(agents, device, compiled=False), plan, results, [1, 8], device, bar)
+        if compile_agents:
+            bar.set_description("compiling agents")
+            measure_updates(update_setups(compile_agents, device, compiled=True), plan, results, [], device, bar)
+        bar.set_description("replay 100k")
+        measure_small_replay(plan, results)
+        bar.update(1)
+        bar.set_description(f"replay {plan.replay_capacity:,} + peak RSS")
+        try:
+            results.replay_big = run_driver(sys.executable, "replay_memory.py",
+                                            ["--capacity", str(plan.replay_capacity),
+                                             "--sample-calls", str(plan.sample_calls)], timeout=1800)
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            results.notes.append(f"replay {plan.replay_capacity:,} failed: {str(error)[-600:]}")
+        bar.update(1)
+        measure_e2e(agents, plan, results, peers, bar, ours_extra=[])
+        if gpu:
+            measure_gpu(agents, plan, results, bar)
+    command = "python scripts/bench.py " + " ".join(sys.argv[1:])
+    write_markdown(args.out, results, agents, plan, command.strip(), args.quick, time.perf_counter() - start)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""scripts/bench.py's pure parts: the clock of the end-to-end drivers, the env every framework plays,
+and BENCHMARKS.md's tables and target verdicts from a synthetic set of results (the measurements
+themselves are exercised by `python scripts/bench.py --quick`, not here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str, path: Path):  # noqa: ANN202
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load("bench_script", ROOT / "scripts" / "bench.py")
+common = sys.modules["common"]  # scripts/bench_drivers/common.py, imported by bench.py
+
+
+def test_learning_clock_times_only_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = iter([0.0, 1.0, 2.0, 2.5, 7.0, 8.0])
+    monkeypatch.setattr(common.time, "perf_counter", lambda: next(now))
+    clock = common.LearningClock(warmup_steps=100, skip_steps=10, measure_seconds=5.0)
+    assert not clock.tick(50)  # warm-up: not timed
+    assert not clock.tick(110)  # window starts at t = 1 with 110 steps
+    assert not clock.tick(150)  # t = 2
+    assert not clock.tick(160)  # t = 2.5
+    assert clock.tick(400)  # t = 7: 6 s >= 5 s, done
+    assert clock.result() == {"steps_per_s": 290 / 6.0, "steps": 290, "seconds": 6.0}
+
+
+def test_learning_clock_without_a_window_reports_zero() -> None:
+    assert common.LearningClock(10, 0, 1.0).result()["steps_per_s"] == 0.0
+
+
+def test_ale_gym_env_follows_the_gymnasium_contract() -> None:
+    env = common.AleGymEnv("pong", seed=0)
+    obs, info = env.reset()
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8 and env.observation_space.contains(obs)
+    assert env.action_space.n == 6
+    for _ in range(5):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        assert obs.shape == (4, 84, 84) and isinstance(reward, float) and not (terminated or truncated)
+    assert env.reset()[0][:3].max() == 0  # a fresh episode: the reset stack is zero-padded
+    env.close()
+
+
+def test_fmt_spread_and_verdicts() -> None:
+    assert bench.fmt_spread([]) == "—"
+    assert bench.fmt_spread([2.0]) == "2.0"
+    assert bench.fmt_spread([3.0, 1.0, 2.0]) == "2.0 (1.0–3.0)"
+    assert (bench.met(True), bench.met(False), bench.met(None)) == ("yes", "**no**", "n/a")
+
+
+def test_markdown_tables_ratios_and_targets(tmp_path: Path) -> None:
+    results = bench.Results(machine={"cpu": "test CPU, 2 cores", "torch threads": "2", "gpu": "none"})
+    results.update_ms = {"dqn": [20.0, 20.0], "qrdqn": [40.0], "dqn compiled": [19.0]}
+    results.act_ms = {("dqn", 1): [0.5], ("dqn", 8): [1.5]}
+    results.env = {"ours": {1: 3000.0}, "ale-py": {1: 3100.0}}
+    results.replay_small = {"sample uniform n=3": 0.4}
+    results.replay_big = {"capacity": 1_000_000, "num_envs": 8, "storage_bytes": 7.066e9, "bytes_per_transition": 7066,
+                          "add_ms": 0.15, "sample_ms": 0.5, "update_ms": 21.0, "baseline_rss_bytes": 4e8,
+                          "peak_rss_bytes": 7.7e9, "peak_over_storage": 1.09}
+    # dqn: 190 vs SB3 118 (1.61×), update-only 4 / 20 ms = 200 steps/s (95%);
+    # qrdqn: 90 vs the faster of two peers (89, 60): 1.01×, update-only 100 (90%).
+    results.e2e = {"ours dqn": [180.0, 190.0, 200.0], "SB3 DQN": [118.0, 117.0, 119.0], "ours qrdqn": [90.0],
+                   "sb3-contrib QR-DQN": [89.0], "Tianshou QR-DQN": [60.0]}
+    out = tmp_path / "B.md"
+    bench.write_markdown(out, results, ["dqn", "qrdqn"], bench.Plan.make(quick=False), "python scripts/bench.py",
+                         quick=False, seconds=60.0)
+    text = out.read_text()
+    assert "**No GPU was available to this run**" in text
+    assert "| dqn | 190.0 (180.0–200.0) | SB3 DQN | 118.0 (117.0–119.0) | 1.61× | 200.0 | 0.95 |" in text
+    assert "| qrdqn: end-to-end ≥ 1.3× the fastest peer | 1.01× | **no** |" in text
+    assert "| dqn: end-to-end ≥ 1.3× the fastest peer | 1.61× | yes |" in text
+    assert "| dqn: end-to-end ≥ 90% of the update-only rate | 95% | yes |" in text
+    assert "| replay: 1M Atari transitions ≤ 7.2 GB | 7.066 GB | yes |" in text
+    assert "2.5% (0.50 / 20.0 ms) | yes |" in text
+    assert "| peak memory of a 1,000,000-buffer run ≤ 1.3× the buffer | 1.09× | yes |" in text
+    assert "| dqn | 20.0 (20.0–20.0) | 19.0 | 0.50 | 1.50 |" in text

@@ -1,0 +1,225 @@
+"""Runs that survive: exact state round trip, same-trajectory resume, non-finite stops, write failures."""
+
+from __future__ import annotations
+
+import errno
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import training.checkpoint as checkpoint_module
+from tests.conftest import train_config
+from training.checkpoint import CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint
+from training.logging import read_metrics
+from training.loop import NonFiniteError, Trainer, run
+from training.rundir import RunDirError, read_status
+
+CARTPOLE = [
+    "env=cartpole",
+    "agent.warmup_steps=300",
+    "agent.target_update_period_steps=200",
+    "trainer.eval_period_frames=1000",
+    "trainer.eval_episodes=2",
+    "trainer.checkpoint_period_frames=1000",
+    "trainer.log_period_frames=500",
+    "trainer.progress=false",
+    "logger.tensorboard=false",
+    "replay.capacity=5000",
+]
+
+
+def assert_same(a: Any, b: Any, path: str = "") -> None:
+    """Recursive exact equality of nested dicts/lists/tuples of tensors, arrays and plain values."""
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape, path
+        assert torch.equal(a.cpu(), b.cpu()), path
+    elif isinstance(a, np.ndarray):
+        assert np.array_equal(a, b), path
+    elif isinstance(a, dict):
+        assert set(a) == set(b), f"{path}: keys {sorted(map(str, a))} != {sorted(map(str, b))}"
+        for key in a:
+            assert_same(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+def test_checkpoint_round_trip_restores_every_tensor_counter_and_rng(tmp_path: Path):
+    """FQF (two optimizers) on prioritized replay: save → load gives back every piece of state."""
+    cfg = train_config([*CARTPOLE, "agent=fqf", "replay=prioritized", "agent.head.num_quantiles=8",
+                        "trainer.total_frames=1000", f"runs_root={tmp_path}"])
+    trainer = Trainer(cfg)
+    assert trainer.train() == "done"
+    saved = load_checkpoint(latest_checkpoint(Path(cfg.run_dir)))
+    assert_same(saved["agent"], trainer.agent.state_dict(), "agent")
+    assert set(saved["agent"]["optimizers"]) == {"main", "fraction"}
+
+    random.seed(123)  # scramble the global RNGs: restore must bring them back
+    np.random.seed(123)
+    torch.manual_seed(123)
+    restored = Trainer(cfg)
+    restored.restore(latest_checkpoint(Path(cfg.run_dir)))
+    parts = restored.checkpoint_parts()
+    assert_same(parts["agent"], saved["agent"], "agent")
+    assert_same(parts["replay"], saved["replay"], "replay")
+    for key in ("counters", "probe_obs", "agent_name", "head_kind"):
+        assert_same(parts["trainer"][key], saved["trainer"][key], key)
+    rng = saved["trainer"]["rng"]
+    assert random.getstate() == rng["python"]
+    np_state = np.random.get_state()
+    assert np_state[0] == rng["numpy"][0] and np.array_equal(np_state[1], rng["numpy"][1])
+    assert torch.equal(torch.get_rng_state(), rng["torch"])
+    assert restored.counters.agent_steps == 1000 and restored.counters.updates == trainer.counters.updates > 0
+    loop = saved["trainer"]["loop"]  # CartPole saves its mid-episode state
+    assert loop is not None and restored._restored_loop is not None
+    assert_same(restored._restored_loop["obs"], loop["obs"], "loop.obs")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agent", ["iqn", "qrdqn"])
+def test_resume_continues_the_same_trajectory(agent: str, tmp_path: Path):
+    """2N frames straight == N frames, stop, resume, N more: identical parameters and replay.
+
+    Exact because CartPole's sub-envs are saved mid-episode with their RNGs (Atari cannot do this:
+    ale-py's vector env does not expose emulator state, so Atari resumes start fresh episodes).
+    IQN exercises the τ sampler's generator; prioritized 3-step replay the sum tree and β.
+    """
+    common = [*CARTPOLE, f"agent={agent}", "replay=prioritized", "agent.n_step=3", "seed=5"]
+    straight = train_config([*common, "trainer.total_frames=3000", f"runs_root={tmp_path / 'straight'}"])
+    first_half = train_config([*common, "trainer.total_frames=1500", f"runs_root={tmp_path / 'resumed'}"])
+    second_half = train_config([*common, "trainer.total_frames=3000", f"runs_root={tmp_path / 'resumed'}"])
+    # Half-way (1500) is mid-episode and off the eval/checkpoint grid of 1000 frames except for the stop.
+    first_half.trainer.eval_period_frames = straight.trainer.eval_period_frames = 1500
+    second_half.trainer.eval_period_frames = 1500
+
+    a = Trainer(straight)
+    assert a.train() == "done"
+    assert run(first_half) == "done"
+    b = Trainer(second_half)
+    assert b.train() == "done"
+    assert read_status(Path(second_half.run_dir))["resumed_from"].endswith("step-0000000001500")
+    assert_same(a.agent.state_dict(), b.agent.state_dict(), "agent")
+    assert_same(a.replay.state_dict(), b.replay.state_dict(), "replay")
+    assert a.counters.episodes == b.counters.episodes and a.counters.updates == b.counters.updates
+    returns_a = [r["train/episode_return"] for r in read_metrics(Path(straight.run_dir)) if "train/episode_return" in r]
+    returns_b = [r["train/episode_return"] for r in read_metrics(Path(second_half.run_dir))
+                 if "train/episode_return" in r]
+    assert returns_a == returns_b
+
+
+def test_non_finite_loss_stops_the_run_naming_the_update_and_keeps_the_good_checkpoint(tmp_path, monkeypatch):
+    """An infinite reward from update 1000 on poisons the loss for real (and then the weights)."""
+    cfg = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=4000", f"runs_root={tmp_path}"])
+    original = Trainer.__init__
+
+    def init(self, cfg):
+        original(self, cfg)
+        sample = self.replay.sample
+        calls = {"n": 0}
+
+        def poisoned_sample():
+            batch = sample()
+            calls["n"] += 1
+            if calls["n"] >= 1000:  # update 1000 = frame 1299: after the 1000-frame checkpoint
+                batch.reward.fill_(float("inf"))
+            return batch
+
+        self.replay.sample = poisoned_sample
+
+    monkeypatch.setattr(Trainer, "__init__", init)
+    with pytest.raises(NonFiniteError, match=r"non-finite loss at update 1000\b"):
+        run(cfg)
+    run_dir = Path(cfg.run_dir)
+    status = read_status(run_dir)
+    assert status["status"] == "failed" and "NonFiniteError" in status["error"] and "update 1000" in status["error"]
+    assert [p.name for p in list_checkpoints(run_dir)] == ["step-0000000001000"]
+    agent = load_checkpoint(latest_checkpoint(run_dir), parts=["agent"])["agent"]
+    assert all(torch.isfinite(t).all() for t in agent["online"].values() if t.is_floating_point())
+
+
+def test_full_disk_fails_clearly_and_keeps_previous_checkpoint(tmp_path: Path, monkeypatch):
+    cfg = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=3000", f"runs_root={tmp_path}"])
+    real_save = torch.save
+    writes = {"n": 0}
+
+    def save(obj, f, *args, **kwargs):
+        writes["n"] += 1
+        if writes["n"] > 3:  # the second checkpoint's first part (3 parts per checkpoint)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", save)
+    with pytest.raises(CheckpointError, match="No space left on device") as caught:
+        run(cfg)
+    run_dir = Path(cfg.run_dir)
+    assert "step-0000000001000 is kept" in str(caught.value)
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step-0000000001000"]
+    assert read_status(run_dir)["status"] == "failed"
+
+
+def test_unwritable_run_dir_fails_before_building_anything(tmp_path: Path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the runs root should be\n")
+    cfg = train_config([*CARTPOLE, "agent=dqn", f"runs_root={blocker}"])
+    monkeypatch.setattr("training.loop.build_env", lambda *a, **k: pytest.fail("env built before the check"))
+    with pytest.raises(RunDirError, match="cannot write the run directory"):
+        run(cfg)
+
+
+def test_resume_false_moves_the_old_run_aside(tmp_path: Path):
+    cfg = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=1000", f"runs_root={tmp_path}"])
+    assert run(cfg) == "done"
+    run_dir = Path(cfg.run_dir)
+    old_metrics = (run_dir / "metrics.jsonl").read_text()
+    fresh = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=1000", "trainer.resume=false",
+                          f"runs_root={tmp_path}"])
+    assert run(fresh) == "done"
+    status = read_status(run_dir)
+    assert status["resumed_from"] is None
+    (moved,) = run_dir.parent.glob("seed0.replaced-*")
+    assert moved.is_dir() and (moved / "metrics.jsonl").read_text() == old_metrics
+    assert latest_checkpoint(moved).name == "step-0000000001000"
+
+
+def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path: Path):
+    cfg = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=1000", f"runs_root={tmp_path}"])
+    assert run(cfg) == "done"
+    run_dir = Path(cfg.run_dir)
+    with open(run_dir / "metrics.jsonl", "a") as f:  # what a killed run logged after its last checkpoint
+        f.write(json.dumps({"frames": 1400, "train/episode_return": 9.0}) + "\n")
+        f.write('{"frames": 15')  # a torn last line
+    more = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=2000", f"runs_root={tmp_path}"])
+    assert run(more) == "done"
+    frames = [r["frames"] for r in read_metrics(run_dir)]
+    assert frames == sorted(frames) and 9.0 not in [r.get("train/episode_return") for r in read_metrics(run_dir)]
+
+
+def test_a_stop_signal_cuts_an_evaluation_short(tmp_path: Path):
+    """Evaluation polls the stop flag each step, so a preemption never waits for 108k-frame episodes."""
+    from envs import build_env
+    from training.evaluation import run_episodes
+
+    cfg = train_config([*CARTPOLE, "agent=dqn", f"runs_root={tmp_path}"])
+    trainer = Trainer(cfg)
+    env = build_env(cfg.env, num_envs=2, seed=0)
+    polls = {"n": 0}
+
+    def should_stop() -> bool:
+        polls["n"] += 1
+        return polls["n"] > 5
+
+    try:
+        result = run_episodes(trainer.agent, env, epsilon=0.0, num_episodes=4, device=trainer.device, seed=0,
+                              should_stop=should_stop)
+    finally:
+        env.close()
+        trainer.env.close()
+    assert result.interrupted and result.returns == [] and polls["n"] == 6
