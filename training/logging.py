@@ -93,17 +93,11 @@ def truncate_metrics(run_dir: Path, max_frames: int) -> int:
     path = Path(run_dir) / METRICS_FILE
     if not path.exists():
         return 0
-    lines = path.read_text(encoding="utf-8").splitlines()
-    kept = []
-    for line in lines:
-        try:
-            if json.loads(line)["frames"] <= max_frames:
-                kept.append(line)
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    if len(kept) != len(lines):
-        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
-    return len(lines) - len(kept)
+    num_lines = len(path.read_text(encoding="utf-8").splitlines())
+    kept = [record for record in read_metrics(run_dir) if record.get("frames", max_frames + 1) <= max_frames]
+    if len(kept) != num_lines:
+        atomic_write_text(path, "".join(json.dumps(record) + "\n" for record in kept))
+    return num_lines - len(kept)
 
 
 def flatten_hparams(config: Mapping[str, object], prefix: str = "") -> dict[str, bool | int | float | str]:
