@@ -21,9 +21,10 @@ from torch import Tensor, nn
 
 from agents.heads import Head, ReturnDist, gather_action
 
-__all__ = ["TransitionBatch", "OptimizerSpec", "OPTIMIZERS", "QNetwork", "Agent"]
+__all__ = ["TransitionBatch", "OptimizerSpec", "OPTIMIZERS", "COMPILE_MODES", "QNetwork", "Agent"]
 
 OPTIMIZERS = ("adam", "rmsprop")
+COMPILE_MODES = ("none", "optimizer", "update")
 
 
 class TransitionBatch(Protocol):
@@ -85,6 +86,16 @@ class OptimizerSpec:
         )
 
 
+def _compiled_step(optimizer: torch.optim.Optimizer, backend: str) -> Any:
+    """`optimizer.step` through `torch.compile` (the pattern of torch's compiled-optimizer recipe)."""
+
+    @torch.compile(backend=backend, fullgraph=False)
+    def step() -> None:
+        optimizer.step()
+
+    return step
+
+
 class QNetwork(nn.Module):
     """torso + head: obs [B, S, ...] -> ReturnDist [B, A, N].
 
@@ -117,11 +128,16 @@ class Agent:
             net (van Hasselt et al. 2016) instead of both with the target net.
         device: where the networks live; `act`/`update` inputs must already be there.
         seed: seeds the generator of the exploration draws (network init is seeded by the builder).
-        compile: run the update's forward passes, target and loss through `torch.compile` (the
-            backward runs the graph AOTAutograd derived; the optimizer steps stay eager). Same
-            results as eager up to float rounding (tests/agents/test_fast_paths.py); the first update
-            pays the compilation (tens of seconds on CPU). Off by default: see BENCHMARKS.md for
-            where it pays.
+        compile: what of the update goes through `torch.compile` (COMPILE_MODES):
+            "none": all eager.
+            "optimizer": each optimizer step, so the per-parameter elementwise passes fuse into one
+                loop (torch has no fused RMSprop: its centered foreach step makes six passes over
+                the 6.4 MB fc layer, ~2.2 ms on 2 CPU threads, ~0.75 ms compiled).
+            "update": the optimizer steps and the forward passes, target and loss (the backward
+                runs the graph AOTAutograd derived).
+            Same results as eager up to float rounding (tests/agents/test_fast_paths.py); the first
+            update pays the compilation (seconds to tens of seconds on CPU; inductor needs a C++
+            compiler there). See BENCHMARKS.md for where each mode pays.
         compile_backend: the `torch.compile` backend ("inductor"; tests use "aot_eager", which
             traces the same graphs without generating code).
     """
@@ -134,7 +150,7 @@ class Agent:
         double_q: bool = False,
         device: torch.device | str = "cpu",
         seed: int = 0,
-        compile: bool = False,
+        compile: str = "none",
         compile_backend: str = "inductor",
     ) -> None:
         self.device = torch.device(device)
@@ -161,10 +177,16 @@ class Agent:
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
         self.num_updates = 0
-        self.compiled = compile
+        if compile not in COMPILE_MODES:
+            raise ValueError(f"unknown compile mode '{compile}'; valid: {', '.join(COMPILE_MODES)}")
+        self.compile_mode = compile
         self._losses_fn = (
-            torch.compile(self._losses, backend=compile_backend, dynamic=False) if compile else self._losses
+            torch.compile(self._losses, backend=compile_backend, dynamic=False) if compile == "update" else self._losses
         )
+        self._optimizer_steps = {
+            name: _compiled_step(optimizer, compile_backend) if compile != "none" else optimizer.step
+            for name, optimizer in self.optimizers.items()
+        }
 
     @property
     def head(self) -> Head:
@@ -220,9 +242,9 @@ class Agent:
         sum(group_losses.values()).backward()
 
         metrics: dict[str, Tensor] = {}
-        for name, optimizer in self.optimizers.items():
+        for name in self.optimizers:
             grad_norm = self._clip(name)
-            optimizer.step()
+            self._optimizer_steps[name]()
             prefix = "" if name == "main" else f"{name}_"
             metrics[f"{prefix}loss"] = group_losses[name].detach()
             metrics[f"{prefix}grad_norm"] = grad_norm.detach()

@@ -73,5 +73,6 @@ class AgentConfig:
     warmup_steps: int = 50_000
     epsilon: EpsilonConfig = field(default_factory=EpsilonConfig)
     eval_epsilon: float = 0.05
-    # torch.compile the update's forward passes and loss (Agent's `compile`); off: see BENCHMARKS.md
-    compile: bool = False
+    # torch.compile: "none" | "optimizer" (the optimizer steps) | "update" (steps, forwards and loss);
+    # see Agent's `compile` and BENCHMARKS.md for where each pays
+    compile: str = "none"

@@ -35,7 +35,9 @@ class NatureCNN(nn.Module):
     option changes speed only, never results beyond float rounding. Measured on 2 CPU threads
     (torch 2.13): a batch-32 DQN update with fused Adam takes ~15.8 ms channels_last vs ~18.9 ms
     NCHW (the backward convolutions gain), while inference alone is ~10-20% slower for 8-64 envs;
-    `build_agent` turns it on for CPU devices only (GPU not measured yet).
+    `build_agent` turns it on for CPU devices only (GPU not measured yet). The uint8 batch is
+    reordered to NHWC before the float conversion: reordering the float copy instead cost ~4 ms more
+    per DQN update (three 3.6 MB float temporaries per forward instead of one).
     """
 
     def __init__(
@@ -67,9 +69,9 @@ class NatureCNN(nn.Module):
 
     def forward(self, obs: Tensor) -> Tensor:
         """[B, C, H, W] uint8 (or float on the 0..255 scale) -> [B, out_features] float32."""
-        x = obs.to(torch.float32) * (1.0 / 255.0)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+        if self.channels_last:  # reorder the uint8 pixels (4x fewer bytes than floats), then convert
+            obs = obs.contiguous(memory_format=torch.channels_last)
+        x = obs.to(torch.float32, copy=True).mul_(1.0 / 255.0)  # a fresh copy scaled in place: one allocation
         return self.convs(x).flatten(1)
 
 

@@ -24,7 +24,7 @@ def _require(condition: bool, message: str) -> None:
 def validate_config(cfg: TrainConfig) -> None:
     """Raise ConfigError on the first value that cannot work (see the module docstring)."""
     from agents import HEADS, TORSOS
-    from agents.agent import OPTIMIZERS
+    from agents.agent import COMPILE_MODES, OPTIMIZERS
     from envs.games import get_game
 
     agent, env, replay, trainer = cfg.agent, cfg.env, cfg.replay, cfg.trainer
@@ -40,6 +40,8 @@ def validate_config(cfg: TrainConfig) -> None:
              f"replay.kind: unknown replay '{replay.kind}'; valid: {', '.join(REPLAY_KINDS)}")
     _require(agent.optim.name in OPTIMIZERS,
              f"agent.optim.name: unknown optimizer '{agent.optim.name}'; valid: {', '.join(OPTIMIZERS)}")
+    _require(agent.compile in COMPILE_MODES,
+             f"agent.compile: unknown mode '{agent.compile}'; valid: {', '.join(COMPILE_MODES)}")
     _require(agent.torso in TORSOS,
              f"agent.torso: unknown torso '{agent.torso}'; valid: {', '.join(sorted(TORSOS))}")
     positive = {

@@ -33,6 +33,7 @@ BAD_TRAIN_INPUTS = [
     (["agent.batch_size=big"], ["big", "agent.batch_size"]),
     (["agent.optim.lr=0"], ["agent.optim.lr must be > 0, got 0.0"]),
     (["agent.optim.lr=-1e-4"], ["agent.optim.lr must be > 0, got -0.0001"]),
+    (["agent.compile=true"], ["agent.compile: unknown mode 'true'; valid: none, optimizer, update"]),
     (["agent=fqf", "agent.head.fraction_lr=0"], ["agent.head.fraction_lr must be > 0, got 0.0"]),
     (["agent.batch_size=0"], ["agent.batch_size must be > 0, got 0"]),
     (["replay.capacity=-5"], ["replay.capacity must be > 0, got -5"]),
