@@ -105,6 +105,7 @@ class AtariEnv:
         self._init_seed = seed
         self._done = np.zeros(num_envs, dtype=bool)  # did the last obs end an episode?
         self._env_order = np.arange(num_envs)
+        self._pending = False  # a step_async not yet collected by step_wait
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Reset all envs; obs [E, S, 84, 84] uint8 (zero-padded stacks). See the module docstring."""
@@ -118,8 +119,22 @@ class AtariEnv:
 
     def step(self, actions: np.ndarray) -> VecStep:
         """Apply actions [E] (indices into the minimal or full action set; out of range -> ValueError)."""
-        actions = check_actions(actions, self.num_envs, self.num_actions)
-        obs, reward, terminated, truncated, info = self._env.step(actions)
+        self.step_async(actions)
+        return self.step_wait()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Hand actions [E] to ale-py's worker threads and return at once (`step_wait` collects)."""
+        if self._pending:
+            raise RuntimeError("step_async called twice without step_wait")
+        self._env.send(check_actions(actions, self.num_envs, self.num_actions))
+        self._pending = True
+
+    def step_wait(self) -> VecStep:
+        """Wait for the step `step_async` started; its outcome."""
+        if not self._pending:
+            raise RuntimeError("step_wait called without step_async")
+        obs, reward, terminated, truncated, info = self._env.recv()
+        self._pending = False
         self._check_order(info)
         first = self._done
         self._done = terminated | truncated

@@ -47,6 +47,16 @@ class VectorEnv(Protocol):
         """Apply actions [E] (int) and return the outcome (NEXT_STEP autoreset semantics)."""
         ...
 
+    def step_async(self, actions: np.ndarray) -> None:
+        """Start `step(actions)`; ale-py's C++ worker threads run it while the caller goes on (the
+        trainer updates meanwhile), classic-control envs run it in `step_wait`. Invalid actions raise
+        here, before anything starts."""
+        ...
+
+    def step_wait(self) -> VecStep:
+        """The outcome of the step started by `step_async` (blocks until it is done)."""
+        ...
+
     def options(self) -> dict:
         """Every pinned option, for logging at startup."""
         ...

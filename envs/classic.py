@@ -65,6 +65,7 @@ class ClassicEnv:
         self._seed = seed  # consumed by the first unseeded reset
         self._init_seed = seed
         self._done = np.zeros(num_envs, dtype=bool)  # did the last obs end an episode?
+        self._pending: np.ndarray | None = None  # actions of a step_async not yet run by step_wait
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Reset all envs; obs [E, 1, D] float32."""
@@ -74,6 +75,19 @@ class ClassicEnv:
         obs, _ = self._env.reset(seed=seeds)
         self._done = np.zeros(self.num_envs, dtype=bool)
         return obs.astype(np.float32)[:, None]
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Remember actions [E] for `step_wait` (gymnasium's SyncVectorEnv steps in the caller's thread)."""
+        if self._pending is not None:
+            raise RuntimeError("step_async called twice without step_wait")
+        self._pending = check_actions(actions, self.num_envs, self.num_actions)
+
+    def step_wait(self) -> VecStep:
+        """Run the step `step_async` started."""
+        if self._pending is None:
+            raise RuntimeError("step_wait called without step_async")
+        actions, self._pending = self._pending, None
+        return self.step(actions)
 
     def step(self, actions: np.ndarray) -> VecStep:
         """Apply actions [E] int."""

@@ -31,6 +31,7 @@ class TrainerConfig:
     log_period_frames: int = 50_000
     device: str = "auto"
     torch_threads: int = 0
+    overlap: str = "auto"  # step the env during the updates: auto | on | off (training.loop.overlap_env)
     progress: bool = True
     resume: bool = True
     stop_at_mean_return: float | None = None

@@ -4,6 +4,12 @@ Counting: one vector step of E envs is E agent steps and E * frames_per_step fra
 periods (replay ratio, target sync, ε decay, warm-up) are in agent steps; the trainer's (logging,
 evaluation, checkpoints, budget) in frames, the x-axis of every log.
 
+Order of a vector step: act -> env step started -> the updates due -> env step collected -> replay
+write. The updates never see the step's own transition, so the env may run during them
+(`trainer.overlap`: ale-py's C++ worker threads step the emulators while torch updates) or before
+them, with identical results (tests/training/test_overlap.py). "auto" overlaps on a GPU or when the
+machine has more cores than torch's threads.
+
 Resuming: starting again with the same config (hence the same run dir) loads the newest complete
 checkpoint — agent, optimizers, replay, counters, RNG states — and continues. Classic-control envs are
 saved mid-episode too, so a CartPole run resumes on exactly the trajectory it would have followed;
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import signal
 import time
@@ -101,6 +108,24 @@ class NonFiniteWatch:
                                  "the newest checkpoint predates it")
 
 
+def overlap_env(setting: str, device: torch.device) -> bool:
+    """Whether the env steps while the agent updates (`trainer.overlap`: "on" | "off" | "auto").
+
+    "auto" overlaps on a GPU (the update there is kernel launches, and the env's worker threads have
+    the host cores) and on a CPU with more usable cores than torch's threads. With the update on
+    every core (torch's default), the env's worker thread would only take cores from it.
+    """
+    if setting != "auto":
+        return setting == "on"
+    return device.type == "cuda" or available_cores() > torch.get_num_threads()
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    sched_getaffinity = getattr(os, "sched_getaffinity", None)
+    return len(sched_getaffinity(0)) if sched_getaffinity is not None else os.cpu_count() or 1
+
+
 def resolve_device(name: str) -> torch.device:
     """`auto` → the first CUDA device when there is one, else the CPU."""
     if name == "auto":
@@ -172,6 +197,7 @@ class Trainer:
         prepare_run_dir(self.run_dir)
         if cfg.trainer.torch_threads > 0:
             torch.set_num_threads(cfg.trainer.torch_threads)
+        self.overlap_env = overlap_env(cfg.trainer.overlap, self.device)
         random.seed(cfg.seed)
         np.random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
@@ -387,9 +413,35 @@ class Trainer:
             epsilon = linear_epsilon(counters.agent_steps, start=agent_cfg.epsilon.start, end=agent_cfg.epsilon.end,
                                      decay_steps=agent_cfg.epsilon.decay_steps, warmup_steps=agent_cfg.warmup_steps)
             actions = self.agent.act(torch.from_numpy(obs).to(self.device), epsilon).cpu().numpy()
-            step = self.env.step(actions)
-            self.replay.add(obs[:, -1], first, actions, step.reward, step.terminated, step.truncated)
+            # The updates of this step never see its transition, so running the env during them
+            # (overlap) or before them gives the same run; see `overlap_env`.
+            self.env.step_async(actions)
+            if not self.overlap_env:
+                step = self.env.step_wait()
             counters.agent_steps += num_envs
+
+            # can_sample() is a host sync on a GPU: ask only until it first holds (the buffer only grows).
+            learning = learning or (counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample())
+            if learning:
+                due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1
+                # PER's β schedule and priorities; both calls are no-ops on the uniform buffer.
+                self.replay.set_step(counters.agent_steps)
+                while counters.updates < due:
+                    batch = self.replay.sample()
+                    metrics = self.agent.update(batch)
+                    self.replay.update_priorities(batch.index, metrics.pop("priorities"))
+                    self.nonfinite.observe(metrics, counters.updates)
+                    for key, value in metrics.items():
+                        metric_sums[key] = metric_sums[key] + value if key in metric_sums else value.clone()
+                    metric_count += 1
+                    counters.updates += 1
+            if counters.agent_steps - counters.last_target_sync_step >= agent_cfg.target_update_period_steps:
+                self.agent.sync_target()
+                counters.last_target_sync_step = counters.agent_steps
+
+            if self.overlap_env:
+                step = self.env.step_wait()
+            self.replay.add(obs[:, -1], first, actions, step.reward, step.terminated, step.truncated)
             bar.update(num_envs * self.env.frames_per_step)
 
             episode_return += step.reward
@@ -410,25 +462,6 @@ class Trainer:
             first = step.first
             obs = step.obs
             self._obs, self._first = obs, first
-
-            # can_sample() is a host sync on a GPU: ask only until it first holds (the buffer only grows).
-            learning = learning or (counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample())
-            if learning:
-                due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1
-                # PER's β schedule and priorities; both calls are no-ops on the uniform buffer.
-                self.replay.set_step(counters.agent_steps)
-                while counters.updates < due:
-                    batch = self.replay.sample()
-                    metrics = self.agent.update(batch)
-                    self.replay.update_priorities(batch.index, metrics.pop("priorities"))
-                    self.nonfinite.observe(metrics, counters.updates)
-                    for key, value in metrics.items():
-                        metric_sums[key] = metric_sums[key] + value if key in metric_sums else value.clone()
-                    metric_count += 1
-                    counters.updates += 1
-            if counters.agent_steps - counters.last_target_sync_step >= agent_cfg.target_update_period_steps:
-                self.agent.sync_target()
-                counters.last_target_sync_step = counters.agent_steps
 
             frames = self.frames
             done = counters.agent_steps >= total_steps or solved

@@ -40,6 +40,8 @@ def validate_config(cfg: TrainConfig) -> None:
              f"replay.kind: unknown replay '{replay.kind}'; valid: {', '.join(REPLAY_KINDS)}")
     _require(agent.optim.name in OPTIMIZERS,
              f"agent.optim.name: unknown optimizer '{agent.optim.name}'; valid: {', '.join(OPTIMIZERS)}")
+    _require(trainer.overlap in ("auto", "on", "off"),
+             f"trainer.overlap: unknown setting '{trainer.overlap}'; valid: auto, on, off")
     _require(agent.compile in COMPILE_MODES,
              f"agent.compile: unknown mode '{agent.compile}'; valid: {', '.join(COMPILE_MODES)}")
     _require(agent.torso in TORSOS,
