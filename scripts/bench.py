@@ -55,6 +55,7 @@ from common import RESULT_PREFIX, make_atari_env  # noqa: E402
 
 from agents import HEADS, build_agent  # noqa: E402
 from replay import build_replay  # noqa: E402
+from training.allocator import keep_freed_memory  # noqa: E402
 from training.config import train_config  # noqa: E402
 
 DRIVERS = ROOT / "scripts" / "bench_drivers"
@@ -562,6 +563,7 @@ def main() -> None:
         setup_peers()
         return
     torch.set_num_threads(args.threads)
+    keep_freed_memory()  # as the trainer does: the isolated updates run under the loop's malloc settings
     plan = Plan.make(args.quick)
     if args.repeats:
         plan = Plan(**{**plan.__dict__, "e2e_repeats": args.repeats})

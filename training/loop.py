@@ -45,6 +45,7 @@ from agents import build_agent
 from agents.schedules import frames_to_steps, linear_epsilon
 from envs import build_env, env_state, human_normalized_score
 from replay import build_replay
+from training.allocator import keep_freed_memory
 from training.checkpoint import (
     CheckpointError,
     check_checkpoint_agent,
@@ -198,6 +199,7 @@ class Trainer:
         if cfg.trainer.torch_threads > 0:
             torch.set_num_threads(cfg.trainer.torch_threads)
         self.overlap_env = overlap_env(cfg.trainer.overlap, self.device)
+        keep_freed_memory()  # the update's temporaries are reused, not page-faulted in afresh each update
         random.seed(cfg.seed)
         np.random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)

@@ -22,6 +22,7 @@ from common import emit, peak_rss_bytes
 
 from agents import build_agent
 from replay import ReplayBuffer, ReplayConfig, build_replay
+from training.allocator import keep_freed_memory
 from training.config import train_config
 
 NUM_ACTIONS = 6
@@ -70,6 +71,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    keep_freed_memory()  # the trainer's malloc settings, so the peak is a training process's
     cfg = train_config([f"agent={args.agent}"])
     agent = build_agent(cfg.agent, (4, 84, 84), NUM_ACTIONS, torch.device("cpu"), seed=0)
     baseline = peak_rss_bytes()
