@@ -71,11 +71,13 @@ def test_markdown_tables_ratios_and_targets(tmp_path: Path) -> None:
     results.replay_big = {"capacity": 1_000_000, "num_envs": 8, "storage_bytes": 7.066e9, "bytes_per_transition": 7066,
                           "add_ms": 0.15, "sample_ms": 0.5, "update_ms": 21.0, "baseline_rss_bytes": 4e8,
                           "peak_rss_bytes": 7.7e9, "peak_over_storage": 1.09}
-    # dqn: 190 vs SB3 118 (1.61×), update-only 4 / 20 ms (compile=optimizer, our e2e setting) = 200 steps/s
-    # (95%), 8 envs 170 (85%); qrdqn: 90 vs the faster of two peers (89, 60): 1.01×, update-only 100 (90%,
-    # from the eager update: its compiled one was not measured).
+    # dqn: 190 vs SB3 118 (1.61×), update-only 4 / 20 ms (the driver's back-to-back updates) = 200 steps/s
+    # (95%), 8 envs 170 against its own 4 / 21 ms (85%); qrdqn: 90 vs the faster of two peers (89, 60): 1.01×,
+    # update-only 4 / 40 ms = 100 (90%).
     results.e2e = {"ours dqn": [180.0, 190.0, 200.0], "ours dqn E=8": [170.0], "SB3 DQN": [118.0, 117.0, 119.0],
                    "ours qrdqn": [90.0], "sb3-contrib QR-DQN": [89.0], "Tianshou QR-DQN": [60.0]}
+    results.e2e_update_ms = {"ours dqn": [19.0, 20.0, 21.0], "ours dqn E=8": [4000 / 200.0],
+                             "ours qrdqn": [40.0]}
     out = tmp_path / "B.md"
     bench.write_markdown(out, results, ["dqn", "qrdqn"], bench.Plan.make(quick=False), "python scripts/bench.py",
                          quick=False, seconds=60.0)

@@ -5,19 +5,23 @@
 Runs the real `training.loop.Trainer` (what `train.py agent=<name> env.game=pong` runs: acting,
 env, replay writes, sampling, updates, target syncs, logging) with the paper settings of
 `configs/agent/<name>.yaml`, except: ε fixed at `--epsilon`, learning after `--warmup-steps`,
-`replay.capacity=--replay-size`, no evaluation or checkpoint inside the window. A watcher thread
-reads the trainer's agent-step counter; once the window is timed it prints the result and ends the
-process at once (`os._exit`: the run dir under `--workdir` is scratch, the caller removes it).
+`replay.capacity=--replay-size`, no evaluation or checkpoint inside the window. The clock reads the
+trainer's agent-step counter at each vector step; once the window is timed the loop is stopped, the
+same agent times back-to-back updates from the run's own replay (the update-only cost the
+end-to-end rate is compared with: same process, same data, minutes apart at most), and the driver
+prints both and ends the process at once (`os._exit`: the run dir under `--workdir` is scratch).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
-import threading
 import time
+from typing import Any
 
+import torch
 from common import FRAMES_PER_STEP, GAME, LearningClock, add_common_args, emit, peak_rss_bytes
 
 from training.config import train_config
@@ -45,24 +49,51 @@ def main() -> None:
     parser.add_argument("--num-envs", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workdir", default=None, help="scratch dir for the run dir (default: a new temp dir)")
-    parser.add_argument("--override", nargs="*", default=[], help="extra Hydra overrides, e.g. agent.compile=true")
+    parser.add_argument("--update-seconds", type=float, default=4.0,
+                        help="then time back-to-back updates for this long (at least 5)")
+    parser.add_argument("--override", nargs="*", default=[], help="extra Hydra overrides, e.g. agent.compile=optimizer")
     args = parser.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="bench-ours-")
     trainer = Trainer(train_config(overrides(args, workdir)))
     clock = LearningClock(args.warmup_steps, args.skip_steps, args.measure_seconds)
+    step_async = trainer.env.step_async
 
-    def watch() -> None:
-        while not clock.tick(trainer.counters.agent_steps):
-            time.sleep(0.002)
-        result = clock.result()
-        emit({"framework": "ours", "agent": args.agent, "game": args.game or GAME, "num_envs": args.num_envs,
-              "device": args.device, **result, "frames_per_s": result["steps_per_s"] * FRAMES_PER_STEP,
-              "peak_rss_bytes": peak_rss_bytes()})
-        os._exit(0)
+    def step_async_until_timed(actions: Any) -> None:
+        if clock.tick(trainer.counters.agent_steps):
+            raise WindowDone
+        step_async(actions)
 
-    threading.Thread(target=watch, daemon=True).start()
-    trainer.train()
-    raise SystemExit("the trainer stopped before the timing window was complete")
+    trainer.env.step_async = step_async_until_timed  # the clock reads the counter once per vector step
+    try:
+        trainer.train()
+    except WindowDone:
+        pass
+    else:
+        raise SystemExit("the trainer stopped before the timing window was complete")
+    result = clock.result()
+    update_ms = back_to_back_update_ms(trainer, args.update_seconds)
+    emit({"framework": "ours", "agent": args.agent, "game": args.game or GAME, "num_envs": args.num_envs,
+          "device": args.device, **result, "frames_per_s": result["steps_per_s"] * FRAMES_PER_STEP,
+          "peak_rss_bytes": peak_rss_bytes(), "update_ms": update_ms})
+    os._exit(0)
+
+
+class WindowDone(Exception):  # noqa: N818 (a signal to stop the loop, not an error)
+    """Raised from inside the loop once the timing window is complete."""
+
+
+def back_to_back_update_ms(trainer: Trainer, seconds: float) -> float:
+    """Median ms of sample + update, back to back, from the run's own replay and agent (the loop's
+    update-only cost, measured in the same process right after the window)."""
+    sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
+    times: list[float] = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or len(times) < 5:
+        t0 = time.perf_counter()
+        trainer.agent.update(trainer.replay.sample())
+        sync()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":
