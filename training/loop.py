@@ -16,8 +16,8 @@ saved mid-episode too, so a CartPole run resumes on exactly the trajectory it wo
 ale-py's vector env cannot save its emulators, so an Atari run starts fresh episodes on resume.
 `trainer.resume=false` moves an existing run aside (`<run dir>.replaced-<time>`) before starting over.
 
-Faults: every update's loss, gradient norms and mean Q are checked for NaN/inf on the device (no host
-sync per update); the flag is read at each log and before each checkpoint, so a non-finite update stops
+Faults: every update's loss, gradient norms and mean Q are recorded on the device (`UpdateMetrics`, no
+host sync per update) and checked for NaN/inf at each log and before each checkpoint, so a non-finite update stops
 the run (`NonFiniteError`, status `failed`) naming the update and the metric, and the newest checkpoint
 on disk is always one from before it.
 """
@@ -72,41 +72,72 @@ class NonFiniteError(RuntimeError):
     """A loss, gradient norm or Q-value became NaN or infinite."""
 
 
-class NonFiniteWatch:
-    """Remembers, on the device, the first update at which each update metric was not finite.
+class UpdateMetrics:
+    """The scalar metrics of every update since the last log, kept on the device as one tensor.
 
-    `observe` costs a few tiny device ops per update and never synchronises; `check` (one host sync)
-    raises NonFiniteError naming the earliest bad update and its metric.
+    `record` writes update i's metrics into row i of a preallocated [rows, K] float32 tensor with a
+    single `torch.stack(..., out=)` (no host sync; the rows double when full), so one update costs
+    one small device op here instead of a dozen (per-key sums plus a non-finite watch).
+    `check` (one host sync) raises NonFiniteError naming the earliest update since the last check
+    with a non-finite metric; `drain` checks, returns the window's mean of each metric, and starts a
+    new window.
     """
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, rows: int = 1024) -> None:
         self.device = device
         self.keys: list[str] | None = None
-        self._first_bad: Tensor | None = None
-        self._update = torch.zeros((), dtype=torch.int64, device=device)
+        self._rows = rows
+        self._values: Tensor | None = None
+        self._count = 0  # rows of the current window written
+        self._checked = 0  # rows of the current window already checked
+        self._first_update = 0  # update index (0-based) of row 0
 
-    def observe(self, metrics: dict[str, Tensor], update: int) -> None:
-        """Record update `update`'s scalar metrics (same keys every call)."""
+    def __len__(self) -> int:
+        return self._count
+
+    def record(self, metrics: dict[str, Tensor], update: int) -> None:
+        """Record update `update`'s (0-based) scalar metrics; the same keys every call."""
         if self.keys is None:
             self.keys = list(metrics)
-            self._first_bad = torch.full((len(self.keys),), -1, dtype=torch.int64, device=self.device)
-            self._update.fill_(update)
-        bad = ~torch.isfinite(torch.stack([metrics[k].float() for k in self.keys]))
-        self._first_bad = torch.where(bad & (self._first_bad < 0), self._update, self._first_bad)
-        self._update += 1
+        elif list(metrics) != self.keys:
+            raise ValueError(f"update metrics changed from {self.keys} to {list(metrics)}")
+        if self._values is None or self._count == self._values.shape[0]:
+            grown = torch.empty((max(self._rows, 2 * self._count), len(self.keys)), dtype=torch.float32,
+                                device=self.device)
+            if self._values is not None:
+                grown[: self._count].copy_(self._values[: self._count])
+            self._values = grown
+        if self._count == 0:
+            self._first_update = update
+        torch.stack([metrics[k] for k in self.keys], out=self._values[self._count])
+        self._count += 1
 
     def check(self, frames: int) -> None:
-        """Raise NonFiniteError if any observed update had a non-finite metric."""
-        if self._first_bad is None:
+        """Raise NonFiniteError if an update recorded since the last check had a non-finite metric."""
+        if self._values is None or self._checked == self._count:
             return
-        first_bad = self._first_bad.tolist()
-        bad = [(update, key) for update, key in zip(first_bad, self.keys, strict=True) if update >= 0]
-        if bad:
-            update, key = min(bad, key=lambda pair: pair[0])  # ties: the first metric, "loss"
-            others = sorted({k for _, k in bad} - {key})
+        rows = self._values[self._checked : self._count]
+        bad = ~torch.isfinite(rows)  # [R, K]
+        bad_rows = bad.any(1)
+        first_row, any_bad = int(bad_rows.int().argmax()), bool(bad_rows.any())
+        if any_bad:
+            first_keys = bad[first_row].tolist()
+            key = self.keys[first_keys.index(True)]  # ties: the first metric, "loss"
+            others = sorted({k for k, b in zip(self.keys, bad.any(0).tolist(), strict=True) if b} - {key})
             also = f" (also non-finite since: {', '.join(others)})" if others else ""
+            update = self._first_update + self._checked + first_row
             raise NonFiniteError(f"non-finite {key} at update {update + 1} (checked at frame {frames}){also}; "
                                  "the newest checkpoint predates it")
+        self._checked = self._count
+
+    def drain(self, frames: int) -> dict[str, float]:
+        """Check, then {key: mean over the window's updates} ({} if none), and start a new window."""
+        if self._count == 0:
+            return {}
+        self.check(frames)
+        means = self._values[: self._count].mean(0).tolist()
+        self._count = self._checked = 0
+        return dict(zip(self.keys, means, strict=True))
 
 
 def overlap_env(setting: str, device: torch.device) -> bool:
@@ -224,7 +255,7 @@ class Trainer:
         self.counters = Counters()
         self.probe_obs: np.ndarray | None = None
         self.resumed_from: str | None = None
-        self.nonfinite = NonFiniteWatch(self.device)
+        self.update_metrics = UpdateMetrics(self.device)
         # The loop's in-flight state, kept current so a checkpoint can save it (see `checkpoint_parts`).
         self._obs: np.ndarray | None = None
         self._first: np.ndarray | None = None
@@ -269,7 +300,7 @@ class Trainer:
 
     def save(self) -> Path:
         """Write a checkpoint of the current state (never one with a non-finite update in it)."""
-        self.nonfinite.check(self.frames)
+        self.update_metrics.check(self.frames)
         path = save_checkpoint(self.run_dir, self.frames, self.checkpoint_parts(),
                                keep=self.cfg.trainer.keep_checkpoints)
         self.counters.last_checkpoint_frames = self.frames
@@ -400,8 +431,6 @@ class Trainer:
         self._obs, self._first, self._episode_return = obs, first, episode_return
         recent = deque(counters.recent_returns, maxlen=100)
         learning = False
-        metric_sums: dict[str, torch.Tensor] = {}
-        metric_count = 0
         window_start = (time.perf_counter(), self.frames, counters.updates)
         bar = tqdm(total=cfg.trainer.total_frames, initial=self.frames, unit="frame", unit_scale=True,
                    disable=not cfg.trainer.progress, dynamic_ncols=True, mininterval=1.0)
@@ -432,10 +461,7 @@ class Trainer:
                     batch = self.replay.sample()
                     metrics = self.agent.update(batch)
                     self.replay.update_priorities(batch.index, metrics.pop("priorities"))
-                    self.nonfinite.observe(metrics, counters.updates)
-                    for key, value in metrics.items():
-                        metric_sums[key] = metric_sums[key] + value if key in metric_sums else value.clone()
-                    metric_count += 1
+                    self.update_metrics.record(metrics, counters.updates)
                     counters.updates += 1
             if counters.agent_steps - counters.last_target_sync_step >= agent_cfg.target_update_period_steps:
                 self.agent.sync_target()
@@ -476,14 +502,9 @@ class Trainer:
                     "train/epsilon": epsilon,
                     "replay/size": float(len(self.replay)),
                 }
-                if metric_count:
-                    self.nonfinite.check(frames)
-                    keys = list(metric_sums)
-                    means = (torch.stack([metric_sums[k].float() for k in keys]) / metric_count).tolist()
-                    for key, mean in zip(keys, means, strict=True):
-                        values[metric_tag(key)] = mean
+                for key, mean in self.update_metrics.drain(frames).items():
+                    values[metric_tag(key)] = mean
                 logger.scalars(frames, values)
-                metric_sums, metric_count = {}, 0
                 window_start = (now, frames, counters.updates)
                 counters.last_log_frames = frames
             if frames - counters.last_eval_frames >= cfg.trainer.eval_period_frames or done:
