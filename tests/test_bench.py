@@ -78,6 +78,13 @@ def test_markdown_tables_ratios_and_targets(tmp_path: Path) -> None:
                    "ours qrdqn": [90.0], "sb3-contrib QR-DQN": [89.0], "Tianshou QR-DQN": [60.0]}
     results.e2e_update_ms = {"ours dqn": [19.0, 20.0, 21.0], "ours dqn E=8": [4000 / 200.0],
                              "ours qrdqn": [40.0]}
+    # Each run's own ratio of its interleaved halves; the table shows the median over repeats.
+    results.e2e_share = {"ours dqn": [0.97, 0.95, 0.91], "ours dqn E=8": [0.85], "ours qrdqn": [0.90]}
+    results.e2e_phases = {"ours dqn": [
+        {"update": 20.0, "sample": 0.5, "act": 2.5, "env": 1.5, "replay add": 0.3, "bookkeeping": 0.1, "other": 0.1},
+        {"update": 22.0, "sample": 0.5, "act": 2.7, "env": 1.7, "replay add": 0.5, "bookkeeping": 0.1, "other": 0.3},
+        {"update": 21.0, "sample": 0.5, "act": 2.6, "env": 1.6, "replay add": 0.4, "bookkeeping": 0.1, "other": 0.2},
+    ]}
     out = tmp_path / "B.md"
     bench.write_markdown(out, results, ["dqn", "qrdqn"], bench.Plan.make(quick=False), "python scripts/bench.py",
                          quick=False, seconds=60.0)
@@ -95,3 +102,24 @@ def test_markdown_tables_ratios_and_targets(tmp_path: Path) -> None:
     assert "| peak memory of a 1,000,000-buffer run ≤ 1.3× the buffer | 1.09× | yes |" in text
     assert "| dqn | 22.0 (22.0–22.0) | 20.0 | 19.0 | 0.50 | 1.50 |" in text
     assert "| qrdqn | 40.0 | — | — | — | — |" in text
+    # Phases: medians per column, loop = their sum (26.9 ms), (21.0 + 0.5) / 26.9 = 80%.
+    assert "| dqn | 1 | 21.00 | 0.50 | 2.60 | 1.60 | 0.40 | 0.10 | 0.20 | 26.40 | 81% |" in text
+
+
+def test_interleaved_clock_counts_only_loop_segments() -> None:
+    ours = _load("bench_ours_driver", ROOT / "scripts" / "bench_drivers" / "ours.py")
+    now = {"t": 0.0}
+    clock = ours.InterleavedClock(start_step=100, measure_seconds=3.0, segment_seconds=1.5, clock=lambda: now["t"])
+    assert clock.tick(50) == "loop" and not clock.timing  # warm-up
+    assert clock.tick(100) == "loop" and clock.timing  # segment 1 opens at t = 0, 100 steps
+    now["t"] = 1.0
+    assert clock.tick(140) == "loop"
+    now["t"] = 1.6
+    assert clock.tick(164) == "updates" and not clock.timing  # 1.6 s, 64 steps
+    now["t"] = 10.0  # an update segment of any length is not loop time
+    clock.resume(164)
+    now["t"] = 11.0
+    assert clock.tick(200) == "loop"
+    now["t"] = 11.5
+    assert clock.tick(220) == "done"  # 1.6 + 1.5 >= 3 s; segment 2: 1.5 s, 56 steps
+    assert clock.result() == pytest.approx({"steps_per_s": 120 / 3.1, "steps": 120, "seconds": 3.1, "segments": 2})
