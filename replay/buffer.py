@@ -30,7 +30,10 @@ Validity rule (the one definition, `_validity`). Row t (of env e) is a valid tra
 Rows t+m (next obs) need no extra condition: its stack rows lie in t-S+1 .. t+m, covered above.
 Validity is recomputed on every add for exactly the rows whose rule can change: rows t-n .. t (the
 window that just got longer) and the S-1 rows after the overwritten one (their stacks may have lost
-a row); it needs capacity_per_env >= n_step + stack.
+a row); it needs capacity_per_env >= n_step + stack. The rule reads only the flags, which arrive from
+the env on the host, so it runs on host mirrors of `first`, ended (terminated | truncated) and `valid`
+(numpy, 3 bytes a transition) and the count of valid rows is a host int: an add is a handful of small
+device copies instead of ~30 device ops (kernel launches on a GPU), and `can_sample()` never syncs.
 
 Sampling draws (time, env) uniformly over valid rows by vectorized rejection: B uniform draws over
 the written rows, invalid ones redrawn together until all are valid (exactly uniform; each round is
@@ -64,6 +67,13 @@ class Batch:
     next_obs: Tensor  # [B, S, *frame_shape]
     weight: Tensor  # [B] float32 importance weights (ones for uniform)
     index: Tensor  # [B] int64 buffer slot ids (slot * num_envs + env), for update_priorities
+
+
+def _host(flags) -> np.ndarray:  # noqa: ANN001 (a numpy array or a torch tensor)
+    """[E] bool flags as a numpy array on the host (a device tensor is copied back)."""
+    if isinstance(flags, Tensor):
+        return flags.detach().cpu().numpy().astype(bool, copy=False)
+    return np.asarray(flags, dtype=bool)
 
 
 def as_torch_dtype(dtype: torch.dtype | np.dtype | type | str) -> torch.dtype:
@@ -137,7 +147,11 @@ class ReplayBuffer:
         self._terminated = torch.zeros((C, E), dtype=torch.bool, device=dev)
         self._truncated = torch.zeros((C, E), dtype=torch.bool, device=dev)
         self._valid = torch.zeros((C, E), dtype=torch.bool, device=dev)
-        self._num_valid = torch.zeros((), dtype=torch.int64, device=dev)
+        # Host mirrors of what the validity rule reads and writes (see the module doc).
+        self._first_host = np.zeros((C, E), dtype=bool)
+        self._ended_host = np.zeros((C, E), dtype=bool)
+        self._valid_host = np.zeros((C, E), dtype=bool)
+        self._num_valid = 0
         # Flat views over [C * E] rows: the sample path indexes these with slot * E + env.
         self._first_flat = self._first.view(-1)
         self._action_flat = self._action.view(-1)
@@ -152,9 +166,10 @@ class ReplayBuffer:
         long = {"dtype": torch.long, "device": dev}
         # Window of a start row t: rows t-S+1 .. t+n (positions 0 .. S+n-1; row t at position S-1).
         self._window_offsets = torch.arange(-(S - 1), n + 1, **long)
+        self._window_offsets_host = np.arange(-(S - 1), n + 1)
         self._stack_positions = torch.arange(S, **long)
         # Rows whose validity can change when row N is written: N-n .. N and N-C+1 .. N-C+S-1.
-        self._recheck_offsets = torch.cat([torch.arange(-n, 1, **long), torch.arange(-C + 1, -C + S, **long)])
+        self._recheck_offsets = np.concatenate([np.arange(-n, 1), np.arange(-C + 1, -C + S)])
         self._env_ids = torch.arange(E, **long)
 
         self._allocate_outputs(batch_size)
@@ -199,24 +214,31 @@ class ReplayBuffer:
             truncated: [E] bool, obs_{t+1} ended by a time limit.
         """
         slot = self._steps_added % self.capacity_per_env
+        first, terminated, truncated = _host(first), _host(terminated), _host(truncated)
         self._frames[slot].copy_(torch.as_tensor(frames))
-        self._first[slot].copy_(torch.as_tensor(first))
+        self._first[slot].copy_(torch.from_numpy(first))
         self._action[slot].copy_(torch.as_tensor(action))
         self._reward[slot].copy_(torch.as_tensor(reward))
-        self._terminated[slot].copy_(torch.as_tensor(terminated))
-        self._truncated[slot].copy_(torch.as_tensor(truncated))
+        self._terminated[slot].copy_(torch.from_numpy(terminated))
+        self._truncated[slot].copy_(torch.from_numpy(truncated))
+        self._first_host[slot] = first
+        self._ended_host[slot] = terminated | truncated
         newest = self._steps_added
         self._steps_added += 1
         rows = self._recheck_offsets + newest
-        slots = rows.remainder(self.capacity_per_env)
+        slots = rows % self.capacity_per_env
         new = self._validity(rows)
-        old = self._valid[slots]
-        self._valid[slots] = new
-        self._num_valid += new.sum() - old.sum()
-        self._on_validity_change(slots, old, new)
+        old = self._valid_host[slots]
+        self._valid_host[slots] = new
+        self._num_valid += int(new.sum()) - int(old.sum())
+        slots_device = torch.from_numpy(slots).to(self.device)
+        new_device = torch.from_numpy(new).to(self.device)
+        self._valid[slots_device] = new_device
+        self._on_validity_change(slots_device, torch.from_numpy(old).to(self.device), new_device)
 
-    def _validity(self, rows: Tensor) -> Tensor:
-        """[K, E] bool: the validity rule (module doc) for absolute rows `rows` [K], all envs.
+    def _validity(self, rows: np.ndarray) -> np.ndarray:
+        """[K, E] bool: the validity rule (module doc) for absolute rows `rows` [K], all envs, on the
+        host mirrors.
 
         Flags read from rows that are not retained are garbage but never decide the result: such a
         row is either needed (then the start is invalid anyway) or lies beyond an episode boundary.
@@ -224,18 +246,18 @@ class ReplayBuffer:
         S, n, C = self.stack, self.n_step, self.capacity_per_env
         newest = self._steps_added - 1
         oldest = max(0, self._steps_added - C)
-        window = rows[:, None] + self._window_offsets  # [K, W] absolute rows, W = S + n
-        retained = ((window >= oldest) & (window <= newest)).unsqueeze(-1)  # [K, W, 1]
-        slots = window.remainder(C)
-        first = self._first[slots]  # [K, W, E]
-        ended = (self._terminated[slots] | self._truncated[slots])[:, S - 1 : S - 1 + n]  # rows t..t+n-1
+        window = rows[:, None] + self._window_offsets_host  # [K, W] absolute rows, W = S + n
+        retained = ((window >= oldest) & (window <= newest))[:, :, None]  # [K, W, 1]
+        slots = window % C
+        first = self._first_host[slots]  # [K, W, E]
+        ended = self._ended_host[slots[:, S - 1 : S - 1 + n]].astype(np.int32)  # rows t..t+n-1
         # Step k (row t+k) is taken iff no end in rows t..t+k-1; then row t+k+1 is needed.
-        taken = (ended.cumsum(1) - ended.int()) == 0  # [K, n, E]
+        taken = (ended.cumsum(1) - ended) == 0  # [K, n, E]
         after = slice(S, S + n)  # rows t+1 .. t+n
         forward_ok = (~taken | (retained[:, after] & ~first[:, after])).all(1)
         # Stack row i (row t-S+1+i) is needed iff no `first` in rows after it up to t.
-        first_stack = first[:, :S].int()
-        firsts_after = first_stack.flip(1).cumsum(1).flip(1) - first_stack
+        first_stack = first[:, :S].astype(np.int32)
+        firsts_after = first_stack[:, ::-1].cumsum(1)[:, ::-1] - first_stack
         stack_ok = ((firsts_after > 0) | retained[:, :S]).all(1)
         return retained[:, S - 1] & forward_ok & stack_ok
 
@@ -244,12 +266,12 @@ class ReplayBuffer:
 
     # ------------------------------------------------------------------ sampling
     def can_sample(self) -> bool:
-        """At least `batch_size` valid rows (reads a device counter: a host sync on a GPU)."""
-        return bool(self._num_valid >= self.batch_size)
+        """At least `batch_size` valid rows (a host count: no device sync)."""
+        return self._num_valid >= self.batch_size
 
     def num_valid(self) -> int:
-        """Number of valid transition starts (host sync)."""
-        return int(self._num_valid)
+        """Number of valid transition starts (a host count: no device sync)."""
+        return self._num_valid
 
     def valid_mask(self) -> Tensor:
         """[C, E] bool view of the validity of every row (read-only by convention)."""
@@ -268,7 +290,7 @@ class ReplayBuffer:
             torch.index_select(self._valid_flat, 0, out, out=self._ok)
             if bool(self._ok.all()):
                 return
-            if attempt % 64 == 63 and int(self._num_valid) == 0:
+            if attempt % 64 == 63 and self._num_valid == 0:
                 raise RuntimeError("no valid rows to sample; check can_sample() first")
             torch.randint(written, out.shape, generator=self._generator, out=self._redraw)
             out.copy_(torch.where(self._ok, out, self._redraw))
@@ -359,7 +381,7 @@ class ReplayBuffer:
             "terminated": self._terminated,
             "truncated": self._truncated,
             "valid": self._valid,
-            "num_valid": self._num_valid,
+            "num_valid": torch.tensor(self._num_valid),
             "rng_state": self._generator.get_state(),
         }
 
@@ -369,7 +391,11 @@ class ReplayBuffer:
             raise ValueError(f"replay state version {state.get('version')} != {_STATE_VERSION}")
         if state["structure"] != self._structure():
             raise ValueError(f"replay state structure {state['structure']} != {self._structure()}")
-        for name in ("frames", "first", "action", "reward", "terminated", "truncated", "valid", "num_valid"):
+        for name in ("frames", "first", "action", "reward", "terminated", "truncated", "valid"):
             getattr(self, f"_{name}").copy_(state[name])
+        self._num_valid = int(state["num_valid"])
+        self._first_host[:] = self._first.cpu().numpy()
+        self._ended_host[:] = (self._terminated | self._truncated).cpu().numpy()
+        self._valid_host[:] = self._valid.cpu().numpy()
         self._steps_added = int(state["steps_added"])
         self._generator.set_state(state["rng_state"])

@@ -115,7 +115,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         mass = (self._strata + self._uniform).mul_(total / B)
         out.copy_(self.tree.find(mass))
         prob = self.tree.get(out) / total
-        weight = (self._num_valid * prob).pow_(-self.beta)
+        weight = (prob * self._num_valid).pow_(-self.beta)
         self._batch.weight.copy_(weight / weight.max())
 
     def update_priorities(self, index: Tensor, priorities: Tensor) -> None:

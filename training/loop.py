@@ -451,7 +451,7 @@ class Trainer:
                 step = self.env.step_wait()
             counters.agent_steps += num_envs
 
-            # can_sample() is a host sync on a GPU: ask only until it first holds (the buffer only grows).
+            # Learning starts once warm-up is over and a batch can be drawn, and never stops (the buffer only grows).
             learning = learning or (counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample())
             if learning:
                 due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1

@@ -57,6 +57,18 @@ def test_valid_rows_and_contents_match_reference(num_envs, stack, n, rows_per_en
             check_rows(buf, rec, torch.nonzero(buf.valid_mask().reshape(-1)).reshape(-1), GAMMA, CLIP)
 
 
+def test_torch_and_numpy_inputs_give_the_same_buffer() -> None:
+    """`add` takes numpy or torch inputs; the validity rule (computed on host mirrors) is the same."""
+    rec = fake_record(num_envs=2, stack=4, steps=80)
+    from_numpy, from_torch = make_buffer(20, 2, 4, n=3), make_buffer(20, 2, 4, n=3)
+    for t in range(len(rec) - 3):
+        add_step(from_numpy, rec, t)
+        from_torch.add(*(torch.as_tensor(np.asarray(x)) for x in (rec.obs[t][:, -1], rec.first[t], rec.action[t],
+                                                                  rec.reward[t], rec.terminated[t], rec.truncated[t])))
+        assert torch.equal(from_numpy.valid_mask(), from_torch.valid_mask()), t
+    assert from_numpy.num_valid() == from_torch.num_valid() == int(from_numpy.valid_mask().sum()) > 0
+
+
 def test_final_obs_rows_and_autoreset_steps_are_never_sampled() -> None:
     """Sampled starts are never a final observation (whose 'transition' is the autoreset step), and
     no n-step window runs through an autoreset."""
@@ -139,6 +151,8 @@ def test_state_dict_round_trip_resumes_identically(prioritized: bool) -> None:
     for t in range(100, 130):
         for buf in (original, restored):
             add_step(buf, rec, t)
+        assert torch.equal(original.valid_mask(), restored.valid_mask())  # the host mirrors came back too
+        assert original.num_valid() == restored.num_valid()
         a, b = fields(original.sample()), fields(restored.sample())
         for x, y in zip(a, b, strict=True):
             assert torch.equal(x, y)
