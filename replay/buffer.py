@@ -346,8 +346,10 @@ class ReplayBuffer:
                 "valid": self._valid}
 
     def nbytes(self) -> int:
-        """Bytes held by the storage tensors (the preallocated batch is a few MB more at most)."""
-        return sum(t.numel() * t.element_size() for t in self.storage_tensors().values())
+        """Bytes held by the storage tensors and the host mirrors of the flags (the preallocated batch
+        is a few MB more at most)."""
+        mirrors = self._first_host.nbytes + self._ended_host.nbytes + self._valid_host.nbytes
+        return sum(t.numel() * t.element_size() for t in self.storage_tensors().values()) + mirrors
 
     def set_step(self, agent_steps: int) -> None:
         """Schedule hook (prioritized replay anneals beta); nothing to do for uniform replay."""

@@ -79,7 +79,7 @@ def main() -> None:
                        frame_shape=(84, 84), frame_dtype=np.uint8, stack=4, n_step=3, gamma=0.99, reward_clip=1.0,
                        batch_size=32, device="cpu", seed=0)
     add_s = fill(buf, args.num_envs, seed=1)
-    storage = sum(t.numel() * t.element_size() for t in buf.storage_tensors().values())
+    storage = buf.nbytes()  # the storage tensors and the host mirrors of the flags
     sample_ms = median_ms(buf.sample, args.sample_calls, warmup=50)
     update_ms = median_ms(lambda: agent.update(buf.sample()), args.updates, warmup=3)
     peak = peak_rss_bytes()

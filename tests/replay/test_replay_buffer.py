@@ -182,9 +182,10 @@ def test_build_replay_dispatches_and_rejects_unknown_kinds() -> None:
 
 
 def test_memory_is_one_frame_per_transition() -> None:
-    """Bytes per stored transition: one 84x84 uint8 frame plus 9 bytes of scalars (so 1M transitions
-    take 7.065 GB < 7.2 GB); no stacks, no next observations."""
+    """Bytes per stored transition: one 84x84 uint8 frame plus 9 bytes of scalars and 3 of host
+    mirrors (so 1M transitions take 7.068 GB < 7.2 GB); no stacks, no next observations."""
     buf = ReplayBuffer(10_000, 8, (84, 84), np.uint8, 4, 3, 0.99, 1.0, 32, "cpu", 0)
     per_row = (buf.nbytes() - 84 * 84) / 10_000  # minus the shared zero frame
-    assert per_row == 84 * 84 + 1 + 2 + 4 + 1 + 1 + 1  # frame, first, action, reward, term, trunc, valid
+    # frame, first, action, reward, term, trunc, valid; host: first, ended, valid
+    assert per_row == 84 * 84 + 1 + 2 + 4 + 1 + 1 + 1 + 3
     assert per_row * 1_000_000 <= 7.2e9
