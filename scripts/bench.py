@@ -417,6 +417,20 @@ def update_share(results: Results, label: str) -> float | None:
     return statistics.median(shares) if shares else None
 
 
+def share_bound(results: Results, agent: str, label: str, num_envs: int, train_period_steps: int = 4) -> float | None:
+    """The most of the update-only rate run `label` could reach if the loop were the update plus the two
+    steps it cannot skip, acting and the env step, each at its isolated cost from this run (the act
+    table and the env table): update / (update + per-update act + per-update env)."""
+    update = results.e2e_update_ms.get(label)
+    act = results.act_ms.get((agent, num_envs))
+    env_rate = results.env.get("ours", {}).get(num_envs)
+    if not (update and act and env_rate):
+        return None
+    update_ms = statistics.median(update)
+    per_update = statistics.median(act) * train_period_steps / num_envs + train_period_steps * 1e3 / env_rate
+    return update_ms / (update_ms + per_update)
+
+
 PHASE_COLUMNS = ("update", "sample", "act", "env", "replay add", "bookkeeping", "other")
 
 
@@ -566,8 +580,11 @@ def write_markdown(path: Path, results: Results, agents: list[str], plan: Plan, 
         for label, setting in ((f"ours {agent}", "1 env"), (f"ours {agent} E={MULTI_ENV}", f"{MULTI_ENV} envs")):
             share = update_share(results, label)
             if share:
+                bound = share_bound(results, agent, label, 1 if setting == "1 env" else MULTI_ENV)
+                bound_txt = (f" (bound: {bound:.0%}, with only act and the env step added to the update, at their "
+                             "isolated cost)") if bound else ""
                 lines.append(f"| {agent}: end-to-end ≥ {TARGET_UPDATE_SHARE:.0%} of the update-only rate, {setting} | "
-                             f"{share:.0%} | {met(share >= TARGET_UPDATE_SHARE)} |")
+                             f"{share:.0%}{bound_txt} | {met(share >= TARGET_UPDATE_SHARE)} |")
     if big:
         per_million = big["bytes_per_transition"] * 1e6
         lines.append(f"| replay: 1M Atari transitions ≤ {TARGET_REPLAY_BYTES / gb:.1f} GB | "
