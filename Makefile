@@ -22,12 +22,13 @@ $(STAMP): pyproject.toml
 train: install
 	$(PY) train.py experiment=quickstart $(ARGS)
 
-# Two pytest-xdist workers: the learning tests dominate and each needs one core.
+# Two pytest-xdist workers fed one test at a time, slow tests first (tests/conftest.py): the learning tests
+# dominate and each needs one core.
 test: install
-	$(PY) -m pytest -q -n 2 $(ARGS)
+	$(PY) -m pytest -q -n 2 --maxschedchunk 1 $(ARGS)
 
 test-fast: install
-	$(PY) -m pytest -q -n 2 -m "not slow" $(ARGS)
+	$(PY) -m pytest -q -n 2 --maxschedchunk 1 -m "not slow" $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -25,3 +25,10 @@ __all__ = ["compose_train", "train_config"]
 @pytest.fixture
 def runs_root(tmp_path: Path) -> Path:
     return tmp_path / "runs"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first (the order is otherwise kept). With `make test`'s two xdist workers fed one test
+    at a time (`--maxschedchunk 1`), the long CartPole learning tests start early and the quick tests
+    fill the other worker, instead of the last learning test running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
