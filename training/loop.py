@@ -119,8 +119,8 @@ class UpdateMetrics:
         rows = self._values[self._checked : self._count]
         bad = ~torch.isfinite(rows)  # [R, K]
         bad_rows = bad.any(1)
-        first_row, any_bad = int(bad_rows.int().argmax()), bool(bad_rows.any())
-        if any_bad:
+        if bool(bad_rows.any()):
+            first_row = int(bad_rows.int().argmax())
             first_keys = bad[first_row].tolist()
             key = self.keys[first_keys.index(True)]  # ties: the first metric, "loss"
             others = sorted({k for k, b in zip(self.keys, bad.any(0).tolist(), strict=True) if b} - {key})
