@@ -1,7 +1,7 @@
 """Every speed figure of the project in one command, written to BENCHMARKS.md (issue 6).
 
     python scripts/bench.py --setup-peers            # once: .bench-venv/ with SB3, sb3-contrib, Tianshou
-    python scripts/bench.py                          # full run, ~25 minutes on 2 cores -> BENCHMARKS.md
+    python scripts/bench.py                          # full run, ~25-30 minutes on 2 cores -> BENCHMARKS.md
     python scripts/bench.py --quick --out /tmp/B.md  # ~3-minute smoke run of the same code paths
 
 Measured in one invocation, on one machine, with a progress bar:
@@ -595,10 +595,10 @@ def write_markdown(path: Path, results: Results, agents: list[str], plan: Plan, 
             share = update_share(results, label)
             if share:
                 bound = share_bound(results, agent, label, 1 if setting == "1 env" else MULTI_ENV)
-                bound_txt = (f" (bound: {bound:.0%}, with only act and the env step added to the update, at their "
+                bound_txt = (f" (bound: {bound:.1%}, with only act and the env step added to the update, at their "
                              "isolated cost)") if bound else ""
                 lines.append(f"| {agent}: end-to-end ≥ {TARGET_UPDATE_SHARE:.0%} of the update-only rate, {setting} | "
-                             f"{share:.0%}{bound_txt} | {met(share >= TARGET_UPDATE_SHARE)} |")
+                             f"{share:.1%}{bound_txt} | {met(share >= TARGET_UPDATE_SHARE)} |")
     if big:
         per_million = big["bytes_per_transition"] * 1e6
         lines.append(f"| replay: 1M Atari transitions ≤ {TARGET_REPLAY_BYTES / gb:.1f} GB | "
