@@ -3,6 +3,7 @@
     python scripts/bench.py --setup-peers            # once: .bench-venv/ with SB3, sb3-contrib, Tianshou
     python scripts/bench.py                          # full run, ~25-30 minutes on 2 cores -> BENCHMARKS.md
     python scripts/bench.py --quick --out /tmp/B.md  # ~3-minute smoke run of the same code paths
+    python scripts/bench.py --gpu-only               # the GPU figures alone, ~7 minutes -> BENCHMARKS-GPU.md
 
 Measured in one invocation, on one machine, with a progress bar:
 - env throughput: our `AtariEnv` against raw ale-py `AtariVectorEnv` with the same options;
@@ -20,8 +21,9 @@ Measured in one invocation, on one machine, with a progress bar:
   Stable-Baselines3 DQN, sb3-contrib QR-DQN, Tianshou C51, QR-DQN, IQN and FQF — each a driver
   process (scripts/bench_drivers/), ours in this venv, the peers in `.bench-venv/`, alternating ours
   and theirs (the order flips every repeat) over `--repeats` repeats so machine drift cancels;
-- on a CUDA machine: update time per agent on the GPU, end-to-end frames/s with 8 and 64 envs and
-  the projected wall-clock of 200M frames per agent.
+- on a CUDA machine: update and act time per agent on the GPU, end-to-end frames/s with 8 and 64 envs
+  (and IQN with `agent.compile=update` at 64) and the projected wall-clock of 200M frames per agent;
+  `--gpu-only` measures just these (scripts/offline_wheels.sh fetches what an offline GPU box lacks).
 
 Medians with their spread (min–max over repeats or calls), the ratio ours/peer per agent, and each
 target of issue 6 with whether it is met. A script, not a test: figures move with machine load.
@@ -86,6 +88,8 @@ TARGET_SAMPLE_SHARE = 0.05
 TARGET_PEAK_OVER_BUFFER = 1.3
 GPU_FRAMES = 200_000_000
 GPU_TARGET_HOURS_IQN = 12.0
+GPU_ENVS = (8, 64)  # the GPU end-to-end runs of every agent, eager
+GPU_COMPILED = (("iqn", "update", 64),)  # and these (agent, agent.compile, envs): the target agent, compiled
 
 
 @dataclass(frozen=True)
@@ -376,26 +380,53 @@ def measure_e2e(agents: list[str], plan: Plan, results: Results, peers: bool, ba
                     bar.update(1)
 
 
-def measure_gpu(agents: list[str], plan: Plan, results: Results, bar: tqdm) -> None:
-    """On CUDA: update ms per agent, end-to-end frames/s with 8 and 64 envs, projected hours for 200M frames."""
-    device = torch.device("cuda")
+def measure_gpu(agents: list[str], plan: Plan, results: Results, bar: tqdm, device: torch.device | None = None,
+                env_counts: tuple[int, ...] = GPU_ENVS,
+                compiled: tuple[tuple[str, str, int], ...] = GPU_COMPILED) -> None:
+    """Update ms per agent, act ms, end-to-end runs with `env_counts` envs (and the `compiled` (agent, mode,
+    envs) runs) on `device` (CUDA; tests pass the CPU), into `results.gpu`. A failed run becomes a note."""
+    device = device or torch.device("cuda")
     setups = update_setups(agents, device)
+    for agent, mode, _ in compiled:
+        if agent in agents:
+            setups.update(update_setups([agent], device, mode))
     gpu_results = Results()
-    measure_updates(setups, plan, gpu_results, [8, 64], device, bar)
+    measure_updates(setups, plan, gpu_results, list(env_counts), device, bar)
     results.gpu["update_ms"] = gpu_results.update_ms
     results.gpu["act_ms"] = {f"{k[0]} E={k[1]}": v for k, v in gpu_results.act_ms.items()}
-    results.gpu["e2e_fps"] = {}
-    for agent in agents:
-        for num_envs in (8, 64):
-            bar.set_description(f"gpu e2e {agent} E={num_envs}")
-            with tempfile.TemporaryDirectory(prefix="bench-gpu-") as workdir:
-                args = e2e_args(agent, plan, ["--workdir", workdir, "--device", "cuda", "--num-envs", str(num_envs)])
-                try:
-                    out = run_driver(sys.executable, "ours.py", args, e2e_timeout(plan, agent))
-                    results.gpu["e2e_fps"][f"{agent} E={num_envs}"] = out["frames_per_s"]
-                except (RuntimeError, subprocess.TimeoutExpired) as error:
-                    results.notes.append(f"GPU e2e {agent} E={num_envs} failed: {str(error)[-600:]}")
-            bar.update(1)
+    results.gpu["env_counts"] = list(env_counts)
+    results.gpu["e2e"] = {}
+    runs = [(agent, "none", num_envs) for agent in agents for num_envs in env_counts]
+    runs += [run for run in compiled if run[0] in agents]
+    for agent, mode, num_envs in runs:
+        label = f"{update_label(agent, mode)} E={num_envs}"
+        bar.set_description(f"gpu e2e {label}")
+        with tempfile.TemporaryDirectory(prefix="bench-gpu-") as workdir:
+            args = e2e_args(agent, plan, ["--workdir", workdir, "--device", str(device), "--num-envs", str(num_envs),
+                                          "--override", f"agent.compile={mode}"])
+            try:
+                out = run_driver(sys.executable, "ours.py", args, e2e_timeout(plan, agent) + (600 if mode != "none"
+                                                                                              else 0))
+                results.gpu["e2e"][label] = {key: out.get(key) for key in ("frames_per_s", "steps_per_s", "update_ms",
+                                                                           "phases_ms_per_update")}
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                results.notes.append(f"GPU e2e {label} failed: {str(error)[-600:]}")
+        bar.update(1)
+
+
+def gpu_runs(results: Results, agent: str) -> dict[str, dict[str, Any]]:
+    """The GPU end-to-end runs of `agent` (every compile mode and env count) that produced a rate."""
+    return {label: run for label, run in results.gpu.get("e2e", {}).items()
+            if label.split(" ")[0] == agent and run.get("frames_per_s")}
+
+
+def gpu_best_hours(results: Results, agent: str) -> tuple[float, str] | None:
+    """(hours for GPU_FRAMES frames, run label) at the fastest GPU end-to-end run of `agent`, or None."""
+    runs = gpu_runs(results, agent)
+    if not runs:
+        return None
+    label = max(runs, key=lambda k: runs[k]["frames_per_s"])
+    return GPU_FRAMES / runs[label]["frames_per_s"] / 3600, label
 
 
 # --- report ---------------------------------------------------------------------------------------------
@@ -455,22 +486,86 @@ def median_phases(results: Results, label: str) -> dict[str, float]:
     return {phase: statistics.median(run.get(phase, 0.0) for run in runs) for phase in PHASE_COLUMNS} if runs else {}
 
 
-def write_markdown(path: Path, results: Results, agents: list[str], plan: Plan, command: str, quick: bool,
-                   seconds: float) -> None:
-    gb = 1e9
-    lines = ["# Benchmarks", ""]
+def gpu_lines(results: Results, agents: list[str], plan: Plan) -> list[str]:
+    """The GPU section: update and act ms, end-to-end frames/s per env count, hours for 200M frames."""
+    if not results.gpu:
+        return []
+    counts = results.gpu.get("env_counts", list(GPU_ENVS))
+    e2e = results.gpu.get("e2e", {})
+    lines = ["", "## GPU", "", f"Device: {results.machine.get('gpu')}. Updates: batch 32, the paper settings, "
+             f"{plan.update_rounds} round(s) of {plan.updates_per_round}, median (min–max) ms, eager unless the row "
+             "names an `agent.compile` mode. End to end: the real trainer on Pong (`trainer.overlap=auto`, on with a "
+             "GPU: ale-py's threads step the envs while the update's kernels run), replay of "
+             f"{plan.e2e_replay:,}, ε 0.01, interleaved loop segments adding up to {plan.e2e_seconds:.0f} s; "
+             "frames/s = 4 × agent steps/s; loop / update-only as on CPU (at the most envs). Hours for "
+             f"{GPU_FRAMES / 1e6:.0f}M frames: at the agent's fastest run.", "",
+             "| agent | update ms | " + " | ".join(f"act ms, {e} envs" for e in counts) + " | "
+             + " | ".join(f"frames/s, {e} envs" for e in counts) + f" | loop / update-only, {counts[-1]} envs | "
+             f"hours for {GPU_FRAMES / 1e6:.0f}M frames |",
+             "|---|---|" + "---|" * (2 * len(counts) + 2)]
+    labels = [(agent, agent) for agent in agents]
+    labels += [(label, label.split(" ")[0]) for label in results.gpu.get("update_ms", {}) if " compile=" in label]
+    for label, agent in labels:
+        acts = [fmt_spread(results.gpu.get("act_ms", {}).get(f"{label} E={e}", []), 2) for e in counts]
+        runs = [e2e.get(f"{label} E={e}", {}) for e in counts]
+        fps = [f"{run['frames_per_s']:,.0f}" if run.get("frames_per_s") else "—" for run in runs]
+        last = runs[-1]
+        share = (f"{last['steps_per_s'] / update_only_steps_per_s(last['update_ms']):.2f}"
+                 if last.get("steps_per_s") and last.get("update_ms") else "—")
+        best = gpu_best_hours(results, agent) if label == agent else None
+        hours = f"{best[0]:.1f} ({best[1]})" if best else "—"
+        lines.append(f"| {label} | {fmt_spread(results.gpu.get('update_ms', {}).get(label, []), 2)} | "
+                     + " | ".join(acts) + " | " + " | ".join(fps) + f" | {share} | {hours} |")
+    return lines
+
+
+def gpu_target_line(results: Results) -> str:
+    """The targets table's GPU row."""
+    target = f"GPU: IQN {GPU_FRAMES / 1e6:.0f}M frames ≤ {GPU_TARGET_HOURS_IQN:.0f} h on one H100"
+    if not results.gpu:
+        return f"| {target} | no GPU in this run | n/a |"
+    best = gpu_best_hours(results, "iqn")
+    if best is None:
+        return f"| {target} | not measured | n/a |"
+    hours, label = best
+    device = results.machine.get("gpu")
+    return f"| {target} | {hours:.1f} h on {device} ({label}) | {met(hours <= GPU_TARGET_HOURS_IQN)} |"
+
+
+def header_lines(title: str, results: Results, command: str, quick: bool, seconds: float) -> list[str]:
+    """Title, the smoke-run warning, the command and its duration, and the machine table."""
+    lines = [f"# {title}", ""]
     if quick:
         lines += ["**Smoke run (`--quick`): short windows, one repeat, a 100k replay for the memory figures. "
                   "Not the project's figures; run the full command below on a quiet machine.**", ""]
     lines += [f"Produced by `{command}` in {seconds / 60:.1f} minutes "
               f"({time.strftime('%Y-%m-%d %H:%M %Z')}). Every figure below comes from this one run.", "",
               "## Machine", "", "| | |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in results.machine.items()]
+    return lines + [f"| {k} | {v} |" for k, v in results.machine.items()]
+
+
+def write_gpu_markdown(path: Path, results: Results, agents: list[str], plan: Plan, command: str, quick: bool,
+                       seconds: float) -> None:
+    """The `--gpu-only` report: machine, the GPU section and the GPU target."""
+    lines = header_lines("GPU benchmarks", results, command, quick, seconds)
+    lines += gpu_lines(results, agents, plan)
+    lines += ["", "## Target of issue 6", "", "| target | measured | met |", "|---|---|---|",
+              gpu_target_line(results)]
+    if results.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in results.notes]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_markdown(path: Path, results: Results, agents: list[str], plan: Plan, command: str, quick: bool,
+                   seconds: float) -> None:
+    gb = 1e9
+    lines = header_lines("Benchmarks", results, command, quick, seconds)
     if not results.gpu:
         lines += ["", "**No GPU was available to this run**, so the GPU figures of issue 6 (update time per agent, "
                   "end-to-end frames/s with 8–64 envs, projected wall-clock for 200M frames) are not measured; the "
                   "GPU code path (device-resident replay, batched acting, `agent.compile`) is tested for "
-                  "correctness on CPU. `scripts/bench.py` measures them by itself when CUDA is present."]
+                  "correctness on CPU. `scripts/bench.py` measures them by itself when CUDA is present, and "
+                  "`scripts/bench.py --gpu-only` measures only them (~7 minutes: see the README)."]
 
     lines += ["", "## End to end: agent steps/s in the learning phase", "",
               f"Pong, 1 env, batch 32, one update per 4 agent steps, replay of {plan.e2e_replay:,} transitions on "
@@ -571,16 +666,7 @@ def write_markdown(path: Path, results: Results, agents: list[str], plan: Plan, 
                   f"| process peak RSS | {big['peak_rss_bytes'] / gb:.3f} GB ({big['peak_over_storage']:.2f}× the "
                   f"storage; {big['baseline_rss_bytes'] / gb:.2f} GB before the buffer) |"]
 
-    if results.gpu:
-        lines += ["", "## GPU", "", f"Device: {results.machine.get('gpu')}.", "",
-                  "| agent | update ms | frames/s, 8 envs | frames/s, 64 envs | hours for 200M frames (best) |",
-                  "|---|---|---|---|---|"]
-        for agent in agents:
-            fps = [results.gpu["e2e_fps"].get(f"{agent} E={e}") for e in (8, 64)]
-            best = max((f for f in fps if f), default=None)
-            hours = f"{GPU_FRAMES / best / 3600:.1f}" if best else "—"
-            lines.append(f"| {agent} | {fmt_spread(results.gpu['update_ms'].get(agent, []), 2)} | "
-                         + " | ".join(f"{f:,.0f}" if f else "—" for f in fps) + f" | {hours} |")
+    lines += gpu_lines(results, agents, plan)
 
     lines += ["", "## Targets of issue 6", "", "| target | measured | met |", "|---|---|---|"]
     for agent in agents:
@@ -613,24 +699,37 @@ def write_markdown(path: Path, results: Results, agents: list[str], plan: Plan, 
                      f"{big['peak_over_storage']:.2f}× | {met(big['peak_over_storage'] <= TARGET_PEAK_OVER_BUFFER)}"
                      + (" (100k buffer: the process's fixed ~0.4 GB weighs more)" if big["capacity"] < 10**6 else "")
                      + " |")
-    if results.gpu:
-        best = max((results.gpu["e2e_fps"].get(f"iqn E={e}") or 0 for e in (8, 64)), default=0)
-        hours = GPU_FRAMES / best / 3600 if best else None
-        lines.append(f"| GPU: IQN 200M frames ≤ {GPU_TARGET_HOURS_IQN:.0f} h | "
-                     f"{f'{hours:.1f} h' if hours else 'not measured'} | "
-                     f"{met(hours <= GPU_TARGET_HOURS_IQN) if hours else 'n/a'} |")
-    else:
-        lines.append(f"| GPU: IQN 200M frames ≤ {GPU_TARGET_HOURS_IQN:.0f} h on one H100 | no GPU in this run | n/a |")
+    lines.append(gpu_target_line(results))
     if results.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in results.notes]
     path.write_text("\n".join(lines) + "\n")
 
 
 # --- main -----------------------------------------------------------------------------------------------
+def run_gpu_only(agents: list[str], plan: Plan, out: Path, command: str, quick: bool) -> None:
+    """`--gpu-only`: the GPU figures alone, short enough for one call on a lent GPU machine."""
+    if not torch.cuda.is_available():
+        raise SystemExit("--gpu-only needs a CUDA device, and torch sees none (torch.cuda.is_available() is False)")
+    device = torch.device("cuda")
+    if not quick:  # one repeat of 6 s per run: 13 end-to-end runs then fit in ~7 minutes with the updates
+        plan = Plan(**{**plan.__dict__, "e2e_seconds": 6.0, "e2e_repeats": 1})
+    results = Results(machine=machine_info(device))
+    total = plan.update_rounds + len(agents) * len(GPU_ENVS) + sum(run[0] in agents for run in GPU_COMPILED)
+    start = time.perf_counter()
+    with tqdm(total=total, unit="task", dynamic_ncols=True) as bar:
+        measure_gpu(agents, plan, results, bar, device)
+    write_gpu_markdown(out, results, agents, plan, command, quick, time.perf_counter() - start)
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="~3-minute smoke run (short windows, 1 repeat)")
-    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: BENCHMARKS.md, or BENCHMARKS-GPU.md with --gpu-only")
+    parser.add_argument("--gpu-only", action="store_true",
+                        help="only the GPU figures (needs CUDA; ~7 minutes): update and act times, end-to-end "
+                             "frames/s with 8 and 64 envs, hours for 200M frames")
     parser.add_argument("--setup-peers", action="store_true", help="create .bench-venv/ with the peers and exit")
     parser.add_argument("--no-peers", action="store_true", help="measure ours only")
     parser.add_argument("--no-compile", action="store_true",
@@ -648,6 +747,10 @@ def main() -> None:
     if args.repeats:
         plan = Plan(**{**plan.__dict__, "e2e_repeats": args.repeats})
     agents = args.agents or BASE_AGENTS + (["expectile"] if "expectile" in HEADS else [])
+    command = "python scripts/bench.py " + " ".join(sys.argv[1:])
+    if args.gpu_only:
+        run_gpu_only(agents, plan, args.out or ROOT / "BENCHMARKS-GPU.md", command.strip(), args.quick)
+        return
     peers = not args.no_peers
     if peers and not peer_python().exists():
         raise SystemExit(f"no peer venv at {PEER_VENV}; run `python scripts/bench.py --setup-peers` first "
@@ -657,8 +760,8 @@ def main() -> None:
     gpu = torch.cuda.is_available()
     e2e_runs = plan.e2e_repeats * sum(2 + (len(PEERS.get(a, [])) if peers else 0) for a in agents)
     compile_agents = [] if args.no_compile else agents[:1] if args.quick else agents
-    total = 4 + plan.update_rounds * (2 if compile_agents else 1) + 2 + e2e_runs + (2 * len(agents) + plan.update_rounds
-                                                                                 if gpu else 0)
+    gpu_tasks = plan.update_rounds + len(agents) * len(GPU_ENVS) + sum(run[0] in agents for run in GPU_COMPILED)
+    total = 4 + plan.update_rounds * (2 if compile_agents else 1) + 2 + e2e_runs + (gpu_tasks if gpu else 0)
     start = time.perf_counter()
     with tqdm(total=total, unit="task", dynamic_ncols=True) as bar:
         for kind in ("ours", "ale-py"):
@@ -688,9 +791,9 @@ def main() -> None:
         measure_e2e(agents, plan, results, peers, bar)
         if gpu:
             measure_gpu(agents, plan, results, bar)
-    command = "python scripts/bench.py " + " ".join(sys.argv[1:])
-    write_markdown(args.out, results, agents, plan, command.strip(), args.quick, time.perf_counter() - start)
-    print(f"wrote {args.out}")
+    out = args.out or ROOT / "BENCHMARKS.md"
+    write_markdown(out, results, agents, plan, command.strip(), args.quick, time.perf_counter() - start)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -129,3 +129,68 @@ def test_interleaved_clock_counts_only_loop_segments() -> None:
     now["t"] = 11.5
     assert clock.tick(220) == "done"  # 1.6 + 1.5 >= 3 s; segment 2: 1.5 s, 56 steps
     assert clock.result() == pytest.approx({"steps_per_s": 120 / 3.1, "steps": 120, "seconds": 3.1, "segments": 2})
+
+
+def gpu_results() -> object:
+    """Synthetic GPU figures: dqn and iqn at 8 and 64 envs, and iqn compiled at 64."""
+    results = bench.Results(machine={"gpu": "NVIDIA H100 80GB HBM3", "torch threads": "2"})
+    results.gpu = {
+        "update_ms": {"dqn": [1.5, 1.4, 1.6], "iqn": [4.0], "iqn compile=update": [2.5]},
+        "act_ms": {"dqn E=8": [0.3], "dqn E=64": [0.4], "iqn E=8": [0.6], "iqn E=64": [0.8]},
+        "env_counts": [8, 64],
+        "e2e": {
+            "dqn E=8": {"frames_per_s": 8_000.0, "steps_per_s": 2_000.0, "update_ms": 1.5},
+            "dqn E=64": {"frames_per_s": 9_000.0, "steps_per_s": 2_250.0, "update_ms": 1.5},
+            "iqn E=8": {"frames_per_s": 2_000.0, "steps_per_s": 500.0, "update_ms": 4.0},
+            "iqn E=64": {"frames_per_s": 3_000.0, "steps_per_s": 750.0, "update_ms": 4.0},
+            "iqn compile=update E=64": {"frames_per_s": 5_000.0, "steps_per_s": 1_250.0, "update_ms": 2.5},
+        },
+    }
+    return results
+
+
+def test_gpu_report_projects_200m_frames_from_the_fastest_run(tmp_path: Path) -> None:
+    results = gpu_results()
+    # 200M frames at 5,000 frames/s (iqn compiled, 64 envs) = 40,000 s = 11.1 h: within 12 h.
+    assert bench.gpu_best_hours(results, "iqn") == (200e6 / 5_000 / 3600, "iqn compile=update E=64")
+    assert bench.gpu_best_hours(results, "c51") is None
+    out = tmp_path / "G.md"
+    bench.write_gpu_markdown(out, results, ["dqn", "iqn"], bench.Plan.make(quick=False), "python scripts/bench.py "
+                             "--gpu-only", quick=False, seconds=420.0)
+    text = out.read_text()
+    assert text.startswith("# GPU benchmarks")
+    assert ("| agent | update ms | act ms, 8 envs | act ms, 64 envs | frames/s, 8 envs | frames/s, 64 envs | "
+            "loop / update-only, 64 envs | hours for 200M frames |") in text
+    # dqn at 64 envs: 2,250 steps/s against 4 / 1.5 ms = 2,667 -> 0.84; 200M / 9,000 frames/s = 6.2 h.
+    assert "| dqn | 1.50 (1.40–1.60) | 0.30 | 0.40 | 8,000 | 9,000 | 0.84 | 6.2 (dqn E=64) |" in text
+    assert "| iqn | 4.00 | 0.60 | 0.80 | 2,000 | 3,000 | 0.75 | 11.1 (iqn compile=update E=64) |" in text
+    assert "| iqn compile=update | 2.50 | — | — | — | 5,000 | 0.78 | — |" in text
+    assert ("| GPU: IQN 200M frames ≤ 12 h on one H100 | 11.1 h on NVIDIA H100 80GB HBM3 (iqn compile=update E=64) "
+            "| yes |") in text
+
+
+def test_gpu_target_without_a_gpu_or_without_an_iqn_run() -> None:
+    assert bench.gpu_target_line(bench.Results()).endswith("| no GPU in this run | n/a |")
+    results = gpu_results()
+    results.gpu["e2e"] = {"dqn E=8": {"frames_per_s": 8_000.0}}
+    assert bench.gpu_target_line(results).endswith("| not measured | n/a |")
+
+
+@pytest.mark.slow
+def test_measure_gpu_runs_its_code_path_on_the_cpu() -> None:
+    """The GPU measurements end to end (updates, acting, a real trainer run through the driver), on the CPU:
+    a GPU machine should only ever add speed, never a first run of this code."""
+    import torch
+
+    plan = bench.Plan.make(quick=True)
+    results = bench.Results(machine={"gpu": "none"})
+    with bench.tqdm(disable=True) as bar:
+        bench.measure_gpu(["dqn"], plan, results, bar, torch.device("cpu"), env_counts=(2,), compiled=())
+    assert results.notes == []
+    assert len(results.gpu["update_ms"]["dqn"]) == plan.update_rounds * plan.updates_per_round
+    assert len(results.gpu["act_ms"]["dqn E=2"]) == plan.update_rounds * plan.act_calls
+    run = results.gpu["e2e"]["dqn E=2"]
+    assert run["frames_per_s"] == pytest.approx(4 * run["steps_per_s"]) and run["steps_per_s"] > 0
+    assert run["update_ms"] > 0 and run["phases_ms_per_update"]["update"] > 0
+    hours, label = bench.gpu_best_hours(results, "dqn")
+    assert label == "dqn E=2" and hours == pytest.approx(200e6 / run["frames_per_s"] / 3600)
