@@ -35,11 +35,15 @@ the env on the host, so it runs on host mirrors of `first`, ended (terminated | 
 (numpy, 3 bytes a transition) and the count of valid rows is a host int: an add is a handful of small
 device copies instead of ~30 device ops (kernel launches on a GPU), and `can_sample()` never syncs.
 
-Sampling draws (time, env) uniformly over valid rows by vectorized rejection: B uniform draws over
-the written rows, invalid ones redrawn together until all are valid (exactly uniform; each round is
-a host sync on a GPU, typically one round). Everything is written into tensors preallocated at
-construction: the returned `Batch` is the same object every call, and its tensors are OVERWRITTEN
-by the next `sample()` / `gather()`; clone what must outlive that.
+Sampling draws (time, env) uniformly over valid rows by vectorized rejection on the host mirror of
+`valid`: B uniform draws over the written rows, invalid ones redrawn together until all are valid
+(exactly uniform, typically one round), from the buffer's own generator (a CPU one of its own on a
+GPU). The B indices then go to the device in one copy, from pinned memory and without blocking on a
+GPU, so sampling never waits for the updates already queued there (a device-side rejection test
+would sync once per round). The prioritized subclass draws on the device instead (its sum tree lives
+there), also without a sync. Everything is written into tensors preallocated at construction: the
+returned `Batch` is the same object every call, and its tensors are OVERWRITTEN by the next
+`sample()` / `gather()`; clone what must outlive that.
 """
 
 from __future__ import annotations
@@ -160,8 +164,14 @@ class ReplayBuffer:
         self._truncated_flat = self._truncated.view(-1)
         self._valid_flat = self._valid.view(-1)
 
-        self._generator = torch.Generator(device=dev)
+        self._generator = torch.Generator(device=dev)  # the prioritized subclass's draws
         self._generator.manual_seed(int(seed))
+        # Uniform draws are made and checked on the host. On a CPU buffer they come from `_generator`
+        # itself (the same stream as drawing on the device); a GPU buffer gets a CPU generator of its own.
+        self._host_generator = self._generator if dev.type == "cpu" else torch.Generator()
+        self._host_generator.manual_seed(int(seed))
+        self._valid_host_flat = self._valid_host.reshape(-1)  # a view
+        self._pin_index = dev.type == "cuda"
 
         long = {"dtype": torch.long, "device": dev}
         # Window of a start row t: rows t-S+1 .. t+n (positions 0 .. S+n-1; row t at position S-1).
@@ -190,9 +200,10 @@ class ReplayBuffer:
             weight=torch.ones(B, dtype=torch.float32, device=dev),
             index=torch.zeros(B, **long),
         )
-        self._redraw = torch.zeros(B, **long)
-        self._ok = torch.zeros(B, dtype=torch.bool, device=dev)
         self._action_rows = torch.zeros(B, dtype=torch.int16, device=dev)
+        # Host draws of uniform sampling: B draws, then up to B redraws (numpy views made once).
+        self._host_draws = torch.zeros(2 * B, dtype=torch.long)
+        self._host_draws_np = self._host_draws.numpy()
         self._frame_rows = torch.zeros(2 * B * S, **long)
 
     def set_batch_size(self, batch_size: int) -> None:
@@ -283,18 +294,25 @@ class ReplayBuffer:
         return self.gather(self._batch.index)
 
     def _sample_index(self, out: Tensor) -> None:
-        """Uniform draws over valid flat slot ids into `out` [B] by vectorized rejection."""
+        """Uniform draws over valid flat slot ids into `out` [B]: rejection on the host mirror of
+        `valid` (each round draws B and keeps the new draw where the old one is invalid), then one
+        non-blocking copy to the device (see the module doc)."""
+        if self._num_valid == 0:
+            raise RuntimeError("no valid rows to sample; check can_sample() first")
+        B = out.shape[0]
         written = min(self._steps_added, self.capacity_per_env) * self.num_envs
-        torch.randint(written, out.shape, generator=self._generator, out=out)
-        for attempt in range(1_000_000):
-            torch.index_select(self._valid_flat, 0, out, out=self._ok)
-            if bool(self._ok.all()):
-                return
-            if attempt % 64 == 63 and self._num_valid == 0:
-                raise RuntimeError("no valid rows to sample; check can_sample() first")
-            torch.randint(written, out.shape, generator=self._generator, out=self._redraw)
-            out.copy_(torch.where(self._ok, out, self._redraw))
-        raise RuntimeError("rejection sampling did not finish")
+        draws, index = self._host_draws[:B], self._host_draws_np[:B]
+        redraws, redraw_index = self._host_draws[B:], self._host_draws_np[B:]
+        torch.randint(written, draws.shape, generator=self._host_generator, out=draws)
+        ok = self._valid_host_flat[index]
+        while not ok.all():
+            torch.randint(written, redraws.shape, generator=self._host_generator, out=redraws)
+            np.copyto(index, redraw_index, where=~ok)
+            ok = self._valid_host_flat[index]
+        if self._pin_index:  # a pinned copy: torch's host allocator keeps it until the device copy has run
+            out.copy_(draws.pin_memory(), non_blocking=True)
+        else:
+            out.copy_(draws)
 
     def gather(self, index: Tensor) -> Batch:
         """The batch of the valid flat slot ids `index` [B] (all fields but `weight`), into the
@@ -385,6 +403,7 @@ class ReplayBuffer:
             "valid": self._valid,
             "num_valid": torch.tensor(self._num_valid),
             "rng_state": self._generator.get_state(),
+            "host_rng_state": self._host_generator.get_state(),  # = rng_state on a CPU buffer
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -401,3 +420,5 @@ class ReplayBuffer:
         self._valid_host[:] = self._valid.cpu().numpy()
         self._steps_added = int(state["steps_added"])
         self._generator.set_state(state["rng_state"])
+        if "host_rng_state" in state:  # saved since uniform draws moved to the host (CPU: = rng_state)
+            self._host_generator.set_state(state["host_rng_state"])

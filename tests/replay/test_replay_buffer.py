@@ -111,6 +111,33 @@ def test_sampling_is_uniform_over_valid_rows() -> None:
     assert chi_square(counts[valid].numpy(), expected) < chi_square_threshold(num_valid - 1)
 
 
+def test_cpu_draws_are_rejection_with_the_buffer_generator() -> None:
+    """On a CPU buffer the host-side rejection draws exactly what rejection on the device tensor with the
+    buffer's seeded generator draws (B draws; while any is invalid, B fresh draws replace the invalid
+    ones), so CPU runs keep the stream they had before sampling moved to the host mirror."""
+    rec = fake_record(num_envs=3, stack=4, steps=140, max_len=8)
+    buf = make_buffer(40, 3, 4, n=3, batch_size=64, seed=5)
+    for t in range(len(rec) - 3):
+        add_step(buf, rec, t)
+    valid = buf.valid_mask().reshape(-1)
+    written = valid.numel()
+    generator = torch.Generator().manual_seed(5)
+    rounds = 0
+    for _ in range(50):
+        expected = torch.randint(written, (64,), generator=generator)
+        while not valid[expected].all():
+            rounds += 1
+            expected = torch.where(valid[expected], expected, torch.randint(written, (64,), generator=generator))
+        assert torch.equal(buf.sample().index, expected)
+    assert rounds > 20  # the redraw rounds were exercised
+
+
+def test_sampling_an_empty_buffer_fails_with_a_message() -> None:
+    buf = make_buffer(30, 2, 4, n=3)
+    with pytest.raises(RuntimeError, match="no valid rows to sample"):
+        buf.sample()
+
+
 def test_batch_is_preallocated_and_reused() -> None:
     rec = fake_record(num_envs=2, stack=4, steps=60)
     buf = make_buffer(30, 2, 4, n=3)
@@ -165,6 +192,23 @@ def test_state_dict_round_trip_resumes_identically(prioritized: bool) -> None:
             assert torch.equal(x, y)
     with pytest.raises(ValueError, match="structure"):
         make_buffer(31, 3, 4, n=3, **per).load_state_dict(original.state_dict())
+
+
+def test_a_state_saved_before_host_sampling_resumes_the_same_cpu_stream() -> None:
+    """Checkpoints written before uniform draws moved to the host have no "host_rng_state"; on a CPU
+    buffer "rng_state" is that generator's state, so such a run still resumes exactly."""
+    rec = fake_record(num_envs=2, stack=4, steps=80)
+    original = make_buffer(30, 2, 4, n=3, seed=7)
+    for t in range(60):
+        add_step(original, rec, t)
+        if t > 20:
+            original.sample()
+    state = original.state_dict()
+    del state["host_rng_state"]
+    restored = make_buffer(30, 2, 4, n=3, seed=999)
+    restored.load_state_dict(state)
+    for _ in range(5):
+        assert torch.equal(original.sample().index, restored.sample().index)
 
 
 def test_build_replay_dispatches_and_rejects_unknown_kinds() -> None:

@@ -194,12 +194,12 @@ def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path: Path):
     assert run(cfg) == "done"
     run_dir = Path(cfg.run_dir)
     with open(run_dir / "metrics.jsonl", "a") as f:  # what a killed run logged after its last checkpoint
-        f.write(json.dumps({"frames": 1400, "train/episode_return": 9.0}) + "\n")
+        f.write(json.dumps({"frames": 1400, "train/episode_return": -123.5}) + "\n")  # no CartPole return
         f.write('{"frames": 15')  # a torn last line
     more = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=2000", f"runs_root={tmp_path}"])
     assert run(more) == "done"
     frames = [r["frames"] for r in read_metrics(run_dir)]
-    assert frames == sorted(frames) and 9.0 not in [r.get("train/episode_return") for r in read_metrics(run_dir)]
+    assert frames == sorted(frames) and -123.5 not in [r.get("train/episode_return") for r in read_metrics(run_dir)]
 
 
 def test_a_stop_signal_cuts_an_evaluation_short(tmp_path: Path):
