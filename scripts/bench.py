@@ -414,6 +414,11 @@ def measure_gpu(agents: list[str], plan: Plan, results: Results, bar: tqdm, devi
         bar.update(1)
 
 
+def gpu_task_count(agents: list[str], plan: Plan) -> int:
+    """Progress-bar steps of `measure_gpu`: its update rounds and its end-to-end runs."""
+    return plan.update_rounds + len(agents) * len(GPU_ENVS) + sum(run[0] in agents for run in GPU_COMPILED)
+
+
 def gpu_runs(results: Results, agent: str) -> dict[str, dict[str, Any]]:
     """The GPU end-to-end runs of `agent` (every compile mode and env count) that produced a rate."""
     return {label: run for label, run in results.gpu.get("e2e", {}).items()
@@ -714,7 +719,7 @@ def run_gpu_only(agents: list[str], plan: Plan, out: Path, command: str, quick: 
     if not quick:  # one repeat of 6 s per run: 13 end-to-end runs then fit in ~7 minutes with the updates
         plan = Plan(**{**plan.__dict__, "e2e_seconds": 6.0, "e2e_repeats": 1})
     results = Results(machine=machine_info(device))
-    total = plan.update_rounds + len(agents) * len(GPU_ENVS) + sum(run[0] in agents for run in GPU_COMPILED)
+    total = gpu_task_count(agents, plan)
     start = time.perf_counter()
     with tqdm(total=total, unit="task", dynamic_ncols=True) as bar:
         measure_gpu(agents, plan, results, bar, device)
@@ -760,8 +765,8 @@ def main() -> None:
     gpu = torch.cuda.is_available()
     e2e_runs = plan.e2e_repeats * sum(2 + (len(PEERS.get(a, [])) if peers else 0) for a in agents)
     compile_agents = [] if args.no_compile else agents[:1] if args.quick else agents
-    gpu_tasks = plan.update_rounds + len(agents) * len(GPU_ENVS) + sum(run[0] in agents for run in GPU_COMPILED)
-    total = 4 + plan.update_rounds * (2 if compile_agents else 1) + 2 + e2e_runs + (gpu_tasks if gpu else 0)
+    total = (4 + plan.update_rounds * (2 if compile_agents else 1) + 2 + e2e_runs
+             + (gpu_task_count(agents, plan) if gpu else 0))
     start = time.perf_counter()
     with tqdm(total=total, unit="task", dynamic_ncols=True) as bar:
         for kind in ("ours", "ale-py"):
