@@ -3,7 +3,9 @@
 A checkpoint is a directory `step-<frames>` holding one `torch.save` file per part (agent, replay,
 trainer). It is written under a temporary name, every file fsynced, a `COMPLETE` marker written last,
 and then renamed into place, so a kill at any moment leaves either the whole checkpoint or none.
-Large parts (a 7 GB replay) are streamed by `torch.save` straight from their storage: no second copy.
+Large parts (a 7 GB replay) on the CPU are streamed by `torch.save` straight from their storage: no second
+copy. A GPU replay is not: `torch.save` copies each device storage to host memory whole before writing
+it, so a checkpoint of a 1M-transition replay on a GPU briefly needs ~7 GB of host RAM.
 """
 
 from __future__ import annotations
