@@ -419,6 +419,8 @@ class ReplayBuffer:
         self._ended_host[:] = (self._terminated | self._truncated).cpu().numpy()
         self._valid_host[:] = self._valid.cpu().numpy()
         self._steps_added = int(state["steps_added"])
-        self._generator.set_state(state["rng_state"])
+        # Generator states are CPU byte tensors whatever the generator's device (a state loaded with
+        # map_location="cuda" arrives on the GPU, which set_state rejects).
+        self._generator.set_state(state["rng_state"].cpu())
         if "host_rng_state" in state:  # saved since uniform draws moved to the host (CPU: = rng_state)
-            self._host_generator.set_state(state["host_rng_state"])
+            self._host_generator.set_state(state["host_rng_state"].cpu())

@@ -109,10 +109,20 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return checkpoints[-1] if checkpoints else None
 
 
-def load_checkpoint(path: Path, parts: list[str] | None = None, map_location: str | torch.device = "cpu") -> dict:
-    """Load the named parts (all when None) of a complete checkpoint directory."""
+def load_checkpoint(path: Path, parts: list[str] | None = None, map_location: str | torch.device = "cpu",
+                    mmap: bool = False) -> dict:
+    """Load the named parts (all when None) of a complete checkpoint directory.
+
+    mmap: map the files into memory instead of reading them (`torch.load(mmap=True)`): the tensors
+    are then backed by the page cache, which the kernel can drop under memory pressure, instead of
+    by anonymous memory. Meant for a part that is copied into preallocated storage right away and
+    then dropped (the replay: reading a 7 GB replay would hold a second copy of the buffer in RAM
+    while it is copied in). Keep no reference to a mapped tensor: it reads a file that a later
+    checkpoint rotation deletes.
+    """
     path = Path(path)
     if not (path / COMPLETE_MARKER).exists():
         raise FileNotFoundError(f"{path} is not a complete checkpoint (no {COMPLETE_MARKER} marker)")
     names = parts if parts is not None else [p.stem for p in path.glob("*.pt")]
-    return {name: torch.load(path / f"{name}.pt", map_location=map_location, weights_only=False) for name in names}
+    return {name: torch.load(path / f"{name}.pt", map_location=map_location, weights_only=False, mmap=mmap)
+            for name in names}

@@ -308,12 +308,13 @@ class Trainer:
 
     def restore(self, path: Path) -> None:
         """Load checkpoint `path` into this trainer (it must come from the same agent and shapes)."""
-        parts = load_checkpoint(path, map_location=self.device)
+        parts = load_checkpoint(path, ["trainer", "agent"], map_location=self.device)
         state = parts["trainer"]
         check_checkpoint_agent(path, state, self.cfg.agent.name, self.cfg.agent.head.kind)
         try:
             self.agent.load_state_dict(parts["agent"])
-            self.replay.load_state_dict(parts["replay"])
+            # Mapped, not read, and copied into the buffer's own storage: no second copy in RAM.
+            self.replay.load_state_dict(load_checkpoint(path, ["replay"], mmap=True)["replay"])
         except (RuntimeError, ValueError, KeyError) as error:
             raise CheckpointError(f"checkpoint {path} does not fit this run's config ({error}); start a fresh "
                                   "run with trainer.resume=false (the old run is moved aside)") from error
