@@ -308,11 +308,11 @@ class Trainer:
 
     def restore(self, path: Path) -> None:
         """Load checkpoint `path` into this trainer (it must come from the same agent and shapes)."""
-        parts = load_checkpoint(path, ["trainer", "agent"], map_location=self.device)
-        state = parts["trainer"]
+        # Host state only (counters, RNG states, obs): on the CPU, where torch's set_rng_state wants it.
+        state = load_checkpoint(path, ["trainer"])["trainer"]
         check_checkpoint_agent(path, state, self.cfg.agent.name, self.cfg.agent.head.kind)
         try:
-            self.agent.load_state_dict(parts["agent"])
+            self.agent.load_state_dict(load_checkpoint(path, ["agent"], map_location=self.device)["agent"])
             # Mapped, not read, and copied into the buffer's own storage: no second copy in RAM.
             self.replay.load_state_dict(load_checkpoint(path, ["replay"], mmap=True)["replay"])
         except (RuntimeError, ValueError, KeyError) as error:

@@ -93,8 +93,10 @@ def test_a_mapped_replay_part_is_copied_in_without_a_second_copy_in_ram(tmp_path
     assert grown[True] < 0.1 * frames_bytes
 
 
-def test_resume_maps_the_replay_part(tmp_path, monkeypatch):
-    """Trainer.restore loads the replay part mapped and on the CPU (the buffer copies it to its device)."""
+def test_resume_loads_each_part_where_it_is_used(tmp_path, monkeypatch):
+    """Trainer.restore loads the replay part mapped and on the CPU (the buffer copies it to its device),
+    the trainer part on the CPU (torch.set_rng_state rejects a state mapped to a GPU) and the agent
+    part on the run's device."""
     from tests.conftest import train_config
     from training import loop
 
@@ -102,13 +104,15 @@ def test_resume_maps_the_replay_part(tmp_path, monkeypatch):
                         "trainer.total_frames=300", "trainer.progress=false", "logger.tensorboard=false",
                         f"runs_root={tmp_path}"])
     assert loop.Trainer(cfg).train() == "done"
-    calls = []
+    restored = loop.Trainer(cfg)
+    calls = {}
 
     def spy(path, parts=None, map_location="cpu", mmap=False):
-        calls.append((tuple(parts or ()), str(map_location), mmap))
+        # On a CPU-only machine the run's device is "cpu" too: tell it apart by identity.
+        where = "run device" if map_location is restored.device else str(map_location)
+        calls[tuple(parts)] = (where, mmap)
         return load_checkpoint(path, parts, map_location=map_location, mmap=mmap)
 
     monkeypatch.setattr(loop, "load_checkpoint", spy)
-    loop.Trainer(cfg).restore(latest_checkpoint(Path(cfg.run_dir)))
-    assert (("replay",), "cpu", True) in calls
-    assert all(not mmap for parts, _, mmap in calls if parts != ("replay",))
+    restored.restore(latest_checkpoint(Path(cfg.run_dir)))
+    assert calls == {("trainer",): ("cpu", False), ("agent",): ("run device", False), ("replay",): ("cpu", True)}
