@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,43 +57,58 @@ def test_failed_write_leaves_previous_checkpoint(tmp_path):
     assert load_checkpoint(latest_checkpoint(tmp_path))["trainer"]["f"] == 100
 
 
-def _anonymous_rss_bytes() -> int:
-    """This process's resident anonymous memory (Linux /proc; the page cache is not counted)."""
+_MAPPED_LOAD_SCRIPT = """
+import json, sys
+from pathlib import Path
+import torch
+from training.checkpoint import load_checkpoint
+
+def anonymous_rss_bytes():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("RssAnon:"):
             return int(line.split()[1]) * 1024
-    pytest.skip("no RssAnon in /proc/self/status")
+
+before = anonymous_rss_bytes()
+state = load_checkpoint(Path(sys.argv[1]), ["replay"], mmap=sys.argv[2] == "mmap")["replay"]
+total = int(state["frames"].sum())  # touch every page
+print(json.dumps({"grown": anonymous_rss_bytes() - before, "total": total}))
+"""
+
+
+def _replay_shape() -> dict:
+    return dict(capacity=6_000, num_envs=1, frame_shape=(84, 84), frame_dtype=torch.uint8, stack=4, n_step=3,
+                gamma=0.99, reward_clip=1.0, batch_size=32, device="cpu", seed=0)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_a_mapped_replay_part_is_copied_in_without_a_second_copy_in_ram(tmp_path):
-    """Resume maps the replay part (mmap=True): loading it adds no anonymous memory (reading it adds
-    the whole buffer again: the 2x peak it avoids), and the buffer restored from it is identical."""
-    shape = dict(capacity=6_000, num_envs=1, frame_shape=(84, 84), frame_dtype=torch.uint8, stack=4, n_step=3,
-                 gamma=0.99, reward_clip=1.0, batch_size=32, device="cpu", seed=0)
-    replay = ReplayBuffer(**shape)
+    """Resume maps the replay part (mmap=True): loading it adds no anonymous memory, where reading it
+    adds the whole buffer again (the 2x peak it avoids); the buffer restored from it is identical.
+    Memory is measured in a fresh process, so no allocator history of this one blurs it."""
+    replay = ReplayBuffer(**_replay_shape())
     frames = np.random.default_rng(0).integers(0, 256, (400, 1, 84, 84), dtype=np.uint8)
     flags = np.zeros(1, dtype=bool)
     for step in range(400):
         replay.add(frames[step], flags | (step == 0), np.array([step % 6]), np.array([1.0]), flags, flags)
     save_checkpoint(tmp_path, 400, {"replay": replay.state_dict()})
     path = latest_checkpoint(tmp_path)
-    frames_bytes = replay.state_dict()["frames"].nbytes  # 42 MB: above glibc's largest heap threshold
+    frames_bytes = replay.state_dict()["frames"].nbytes  # 42 MB
+    expected_total = int(replay.state_dict()["frames"].sum())
     expected_index = replay.sample().index.clone()  # the first draw after the saved state
 
     grown = {}
-    for mmap in (False, True):
-        before = _anonymous_rss_bytes()
-        state = load_checkpoint(path, ["replay"], mmap=mmap)["replay"]
-        state["frames"].sum()  # touch every page
-        grown[mmap] = _anonymous_rss_bytes() - before
-        restored = ReplayBuffer(**shape)
-        restored.load_state_dict(state)
-        del state
+    for mode in ("read", "mmap"):
+        out = subprocess.run([sys.executable, "-c", _MAPPED_LOAD_SCRIPT, str(path), mode], check=True,
+                             capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2]).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["total"] == expected_total
+        grown[mode] = result["grown"]
+        restored = ReplayBuffer(**_replay_shape())
+        restored.load_state_dict(load_checkpoint(path, ["replay"], mmap=mode == "mmap")["replay"])
         assert torch.equal(restored.state_dict()["frames"], replay.state_dict()["frames"])
         assert torch.equal(restored.sample().index, expected_index)
-    assert grown[False] > 0.9 * frames_bytes
-    assert grown[True] < 0.1 * frames_bytes
+    assert grown["read"] > 0.9 * frames_bytes, grown
+    assert grown["mmap"] < 0.1 * frames_bytes, grown
 
 
 def test_resume_loads_each_part_where_it_is_used(tmp_path, monkeypatch):
