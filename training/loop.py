@@ -308,11 +308,13 @@ class Trainer:
 
     def restore(self, path: Path) -> None:
         """Load checkpoint `path` into this trainer (it must come from the same agent and shapes)."""
-        # Host state only (counters, RNG states, obs): on the CPU, where torch's set_rng_state wants it.
+        # Every part loads on the CPU and its owner puts it in place: modules copy into their
+        # parameters, optimizers move their state to the parameters' device but keep non-capturable
+        # `step` counts on the CPU (as in a run never stopped), and RNG states must be CPU tensors.
         state = load_checkpoint(path, ["trainer"])["trainer"]
         check_checkpoint_agent(path, state, self.cfg.agent.name, self.cfg.agent.head.kind)
         try:
-            self.agent.load_state_dict(load_checkpoint(path, ["agent"], map_location=self.device)["agent"])
+            self.agent.load_state_dict(load_checkpoint(path, ["agent"])["agent"])
             # Mapped, not read, and copied into the buffer's own storage: no second copy in RAM.
             self.replay.load_state_dict(load_checkpoint(path, ["replay"], mmap=True)["replay"])
         except (RuntimeError, ValueError, KeyError) as error:

@@ -112,9 +112,9 @@ def test_a_mapped_replay_part_is_copied_in_without_a_second_copy_in_ram(tmp_path
 
 
 def test_resume_loads_each_part_where_it_is_used(tmp_path, monkeypatch):
-    """Trainer.restore loads the replay part mapped and on the CPU (the buffer copies it to its device),
-    the trainer part on the CPU (torch.set_rng_state rejects a state mapped to a GPU) and the agent
-    part on the run's device."""
+    """Trainer.restore loads every part on the CPU, never on the run's device (torch.set_rng_state
+    rejects a state mapped to a GPU; a non-capturable optimizer's `step` belongs on the CPU), and the
+    replay part mapped (the buffer copies it into its own storage)."""
     from tests.conftest import train_config
     from training import loop
 
@@ -133,4 +133,4 @@ def test_resume_loads_each_part_where_it_is_used(tmp_path, monkeypatch):
 
     monkeypatch.setattr(loop, "load_checkpoint", spy)
     restored.restore(latest_checkpoint(Path(cfg.run_dir)))
-    assert calls == {("trainer",): ("cpu", False), ("agent",): ("run device", False), ("replay",): ("cpu", True)}
+    assert calls == {("trainer",): ("cpu", False), ("agent",): ("cpu", False), ("replay",): ("cpu", True)}
