@@ -116,8 +116,10 @@ class MinAtarEnv:
 
     def _frames(self) -> np.ndarray:
         """Every game's current frame, [E, 1, C, 10, 10] uint8 (a new array: callers may keep it)."""
-        states = np.stack([game.state() for game in self._games])  # [E, 10, 10, C] bool
-        return np.ascontiguousarray(states.transpose(0, 3, 1, 2), dtype=np.uint8)[:, None]
+        frames = np.empty((self.num_envs, *self.frame_shape), dtype=np.uint8)
+        for frame, game in zip(frames, self._games, strict=True):
+            frame[...] = game.state().transpose(2, 0, 1)  # [10, 10, C] bool -> [C, 10, 10]
+        return frames[:, None]
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Reset all envs; obs [E, 1, C, 10, 10] uint8. A seed rebuilds the games with per-env seeds."""
@@ -169,10 +171,22 @@ class MinAtarEnv:
     def state_dict(self) -> dict[str, Any]:
         """The whole mid-episode state (every game pickled with its RandomState and sticky-action memory,
         and the autoreset flags), so that a resumed run continues the same episodes step for step."""
-        return {"games": pickle.dumps(self._games), "done": self._done.copy(), "seed": self._seed}
+        return {
+            "games": pickle.dumps(self._games),
+            "done": self._done.copy(),
+            "seed": self._seed,
+            "minatar_version": minatar_version(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore `state_dict()`; the next `step` continues exactly where the saved env was."""
+        """Restore `state_dict()`; the next `step` continues exactly where the saved env was.
+
+        The games are pickled objects of the package's classes: under another `minatar` version they would
+        continue with other rules, so a version mismatch fails naming both.
+        """
+        if state["minatar_version"] != minatar_version():
+            raise ValueError(f"env state was saved with minatar {state['minatar_version']}, "
+                             f"minatar {minatar_version()} is installed; install that version to resume exactly")
         games = pickle.loads(state["games"])
         if len(games) != self.num_envs:
             raise ValueError(f"env state holds {len(games)} envs, this env has {self.num_envs}")

@@ -136,6 +136,8 @@ def test_state_dict_resumes_the_same_trajectory():
         MinAtarEnv("asterix", 3).load_state_dict(state)
     with pytest.raises(ValueError, match="holds 3 envs, this env has 2"):
         MinAtarEnv("seaquest", 2).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"saved with minatar 1.0.10, minatar 1\.\d+\.\d+ is installed"):
+        MinAtarEnv("seaquest", 3).load_state_dict({**state, "minatar_version": "1.0.10"})
 
 
 def test_bad_game_names_fail_with_the_valid_ones():
