@@ -9,6 +9,7 @@ Registries (each entry is one line plus a small builder function):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Collection
 
@@ -28,7 +29,7 @@ from agents.heads import (
     QuantileHead,
     ReturnDist,
 )
-from agents.torsos import MLP, NatureCNN
+from agents.torsos import MLP, MinAtarCNN, NatureCNN
 
 __all__ = [
     "Agent",
@@ -41,6 +42,7 @@ __all__ = [
     "Head",
     "ImplicitQuantileHead",
     "MLP",
+    "MinAtarCNN",
     "NatureCNN",
     "OptimizerSpec",
     "QNetwork",
@@ -60,6 +62,14 @@ def _nature_cnn(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.devi
     return NatureCNN(in_channels=stack, frame_shape=(height, width), channels_last=device.type == "cpu")
 
 
+def _minatar_cnn(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device, *, rr: bool = False) -> nn.Module:
+    """Young & Tian's (`rr=False`) or Revisiting Rainbow's (`rr=True`) MinAtar torso; see MinAtarCNN."""
+    if len(obs_shape) != 4:
+        raise ValueError(f"torso 'minatar_{'rr_' if rr else ''}cnn' needs obs_shape (S, C, H, W); got {obs_shape}")
+    stack, channels, height, width = obs_shape
+    return MinAtarCNN(stack * channels, (height, width), padding=1 if rr else 0, glorot_init=rr)
+
+
 def _mlp(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device) -> nn.Module:
     return MLP(math.prod(obs_shape), list(cfg.mlp_hidden))
 
@@ -67,6 +77,8 @@ def _mlp(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device) -> 
 TORSOS: dict[str, Callable[[AgentConfig, tuple[int, ...], torch.device], nn.Module]] = {
     "nature_cnn": _nature_cnn,
     "mlp": _mlp,
+    "minatar_cnn": _minatar_cnn,
+    "minatar_rr_cnn": functools.partial(_minatar_cnn, rr=True),
 }
 
 

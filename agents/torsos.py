@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["NatureCNN", "MLP", "conv_output_size"]
+__all__ = ["NatureCNN", "MinAtarCNN", "MLP", "conv_output_size"]
 
 
 def conv_output_size(size: int, kernel: int, stride: int) -> int:
@@ -73,6 +73,43 @@ class NatureCNN(nn.Module):
             obs = obs.contiguous(memory_format=torch.channels_last)
         x = obs.to(torch.float32, copy=True).mul_(1.0 / 255.0)  # a fresh copy scaled in place: one allocation
         return self.convs(x).flatten(1)
+
+
+class MinAtarCNN(nn.Module):
+    """MinAtar's one-convolution torso: [B, S, C, H, W] binary frames -> [B, 16·H'·W'] features.
+
+    conv 16×3×3 stride 1 -> ReLU -> flatten; the fully connected layers are the head's (`head.hidden`).
+    Two published variants, which differ in padding and initialisation only:
+    - Young & Tian (2019), MinAtar's `examples/dqn.py` (`minatar_cnn`): unpadded conv, PyTorch's default
+      init; 10×10 frames give 8×8 maps, F = 1024; their fully connected hidden layer of 128 units is the
+      head's hidden layer (`head.hidden = 128`).
+    - Revisiting Rainbow (Obando-Ceron & Castro 2021; `networks_new.py`, net_conf 'minatar', and Dopamine's
+      `labs/environments/minatar/minatar_env.py`) (`minatar_rr_cnn`): flax's default 'SAME' padding, so
+      the maps stay 10×10 and F = 1600; Glorot-uniform kernels (their `variance_scaling(1, 'fan_avg',
+      'uniform')`) and zero biases, flax's defaults; their configs have no hidden layer (`head.hidden = 0`).
+
+    The S stacked frames of C channels each are the conv's S·C input channels (MinAtar uses S = 1). The
+    frames are 0/1 (uint8 or bool), converted to float32 without scaling.
+    """
+
+    def __init__(
+        self, in_channels: int, frame_shape: tuple[int, int] = (10, 10), *, padding: int = 0, glorot_init: bool = False
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 16, kernel_size=3, stride=1, padding=padding)
+        if glorot_init:
+            nn.init.xavier_uniform_(self.conv.weight)
+            nn.init.zeros_(self.conv.bias)
+        height, width = (conv_output_size(size + 2 * padding, 3, 1) for size in frame_shape)
+        if height < 1 or width < 1:
+            raise ValueError(f"frame_shape {frame_shape} is too small for a 3x3 convolution with padding {padding}")
+        self.in_channels = in_channels
+        self.out_features = 16 * height * width
+
+    def forward(self, obs: Tensor) -> Tensor:
+        """[B, S, C, H, W] (or [B, S·C, H, W]) 0/1 frames -> [B, out_features] float32."""
+        x = obs.reshape(obs.shape[0], self.in_channels, *obs.shape[-2:]).to(torch.float32)
+        return torch.relu(self.conv(x)).flatten(1)
 
 
 class MLP(nn.Module):

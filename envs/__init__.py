@@ -1,4 +1,4 @@
-"""What is played: the Atari vector env and its protocols, the game registry, classic-control envs.
+"""What is played: the Atari vector env and its protocols, the game registry, MinAtar, classic-control envs.
 
 `build_env(cfg)` is the one entry point for the trainer; see `base.py` for the `VectorEnv` contract.
 """
@@ -8,10 +8,11 @@ from __future__ import annotations
 from .atari import AtariEnv
 from .base import VecStep, VectorEnv, env_state
 from .classic import ClassicEnv
-from .config import EnvConfig, ProtocolConfig
+from .config import EnvConfig, MinAtarConfig, ProtocolConfig
 from .games import GAMES, SUBSETS, Game, get_game, human_normalized_score
+from .minatar import MinAtarEnv
 
-ENV_KINDS = ("atari", "classic")
+ENV_KINDS = ("atari", "classic", "minatar")
 
 __all__ = [
     "ENV_KINDS",
@@ -21,6 +22,8 @@ __all__ = [
     "ClassicEnv",
     "EnvConfig",
     "Game",
+    "MinAtarConfig",
+    "MinAtarEnv",
     "ProtocolConfig",
     "VecStep",
     "VectorEnv",
@@ -55,4 +58,14 @@ def build_env(cfg: EnvConfig, num_envs: int | None = None, seed: int | None = No
         if not cfg.gym_id:
             raise ValueError("env kind 'classic' needs gym_id (e.g. 'CartPole-v1')")
         return ClassicEnv(cfg.gym_id, n, name=cfg.game, seed=seed)
+    if cfg.kind == "minatar":
+        m = cfg.minatar
+        return MinAtarEnv(
+            cfg.game,
+            n,
+            sticky_action_prob=m.sticky_action_prob,
+            difficulty_ramping=m.difficulty_ramping,
+            minimal_action_set=m.minimal_action_set,
+            seed=seed,
+        )
     raise ValueError(f"unknown env kind '{cfg.kind}'; valid: {', '.join(ENV_KINDS)}")

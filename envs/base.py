@@ -35,9 +35,9 @@ class VectorEnv(Protocol):
     num_actions: int
     frame_shape: tuple[int, ...]
     frame_dtype: np.dtype
-    stack: int  # S: 4 for Atari, 1 for classic control
-    frames_per_step: int  # emulator frames per agent step: 4 for Atari, 1 for classic
-    name: str  # game name ("pong") or env name ("cartpole")
+    stack: int  # S: 4 for Atari, 1 for classic control and MinAtar
+    frames_per_step: int  # emulator frames per agent step: 4 for Atari, 1 for classic and MinAtar
+    name: str  # game name ("pong", MinAtar's "breakout") or env name ("cartpole")
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Reset every env; returns obs [E, S, *frame_shape], all of which start an episode."""
@@ -69,7 +69,7 @@ class VectorEnv(Protocol):
 def env_state(env: VectorEnv) -> dict | None:
     """The env's mid-episode state for a checkpoint, or None when it cannot save one.
 
-    Classic-control envs pickle their sub-envs; ale-py's vector env exposes no state, so an Atari run
+    Classic-control and MinAtar envs pickle their games; ale-py's vector env exposes no state, so an Atari run
     resumed from a checkpoint starts fresh episodes (README: "Resuming").
     """
     state_dict = getattr(env, "state_dict", None)

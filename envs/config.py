@@ -19,8 +19,18 @@ class ProtocolConfig:
 
 
 @dataclass
+class MinAtarConfig:
+    """How MinAtar is played (`envs/minatar.py`); the `minatar` package's defaults are 0.1, True, False."""
+
+    sticky_action_prob: float = 0.1
+    difficulty_ramping: bool = True
+    minimal_action_set: bool = False
+
+
+@dataclass
 class EnvConfig:
-    """`kind` is `atari` or `classic`; `game` names the Atari game or the classic env (run dir part)."""
+    """`kind` is `atari`, `classic` or `minatar`; `game` names the Atari or MinAtar game or the classic env
+    (run dir part). `protocol` applies to Atari only, `minatar` to MinAtar only."""
 
     kind: str = "atari"
     game: str = "breakout"
@@ -29,3 +39,4 @@ class EnvConfig:
     eval_num_envs: int = 8
     num_threads: int = 0
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
+    minatar: MinAtarConfig = field(default_factory=MinAtarConfig)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from training.config import TrainConfig
 
-ENV_KINDS = ("atari", "classic")
+ENV_KINDS = ("atari", "classic", "minatar")
 REPLAY_KINDS = ("uniform", "prioritized")
 
 
@@ -26,6 +26,7 @@ def validate_config(cfg: TrainConfig) -> None:
     from agents import HEADS, TORSOS
     from agents.agent import COMPILE_MODES, OPTIMIZERS
     from envs.games import get_game
+    from envs.minatar import check_game as check_minatar_game
 
     agent, env, replay, trainer = cfg.agent, cfg.env, cfg.replay, cfg.trainer
     _require(agent.head.kind in HEADS,
@@ -36,6 +37,15 @@ def validate_config(cfg: TrainConfig) -> None:
             get_game(env.game)
         except ValueError as error:
             raise ConfigError(f"env.game: {error}") from None
+    if env.kind == "minatar":
+        try:
+            check_minatar_game(env.game)
+        except ValueError as error:
+            raise ConfigError(f"env.game: {error}") from None
+        sticky = env.minatar.sticky_action_prob
+        _require(0.0 <= sticky <= 1.0, f"env.minatar.sticky_action_prob must be in [0, 1], got {sticky}")
+        _require(agent.torso != "nature_cnn", "agent.torso: 'nature_cnn' needs 84x84 frames, MinAtar's are 10x10; "
+                 "use minatar_cnn (Young & Tian) or minatar_rr_cnn (Revisiting Rainbow)")
     _require(replay.kind in REPLAY_KINDS,
              f"replay.kind: unknown replay '{replay.kind}'; valid: {', '.join(REPLAY_KINDS)}")
     _require(agent.optim.name in OPTIMIZERS,

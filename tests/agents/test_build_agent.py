@@ -20,7 +20,7 @@ def test_unknown_head_lists_valid_choices() -> None:
 
 
 def test_unknown_torso_and_optimizer_list_valid_choices() -> None:
-    with pytest.raises(ValueError, match=r"unknown torso 'resnet'; valid: mlp, nature_cnn"):
+    with pytest.raises(ValueError, match=r"unknown torso 'resnet'; valid: minatar_cnn, minatar_rr_cnn, mlp, nature"):
         build_agent(AgentConfig(torso="resnet"), (4, 84, 84), 6, "cpu")
     with pytest.raises(ValueError, match=r"unknown optimizer 'sgd'; valid: adam, rmsprop"):
         build_agent(AgentConfig(optim=OptimConfig(name="sgd")), (4, 84, 84), 6, "cpu")

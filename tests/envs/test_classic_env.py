@@ -82,7 +82,7 @@ def test_build_env_classic_and_errors():
     env = build_env(EnvConfig(kind="classic", game="cartpole", gym_id="CartPole-v1", num_envs=2), num_envs=4)
     assert env.num_envs == 4
     env.close()
-    with pytest.raises(ValueError, match="unknown env kind 'mujoco'; valid: atari, classic"):
+    with pytest.raises(ValueError, match="unknown env kind 'mujoco'; valid: atari, classic, minatar"):
         build_env(EnvConfig(kind="mujoco"))
     with pytest.raises(ValueError, match="needs gym_id"):
         build_env(EnvConfig(kind="classic", game="cartpole"))
