@@ -31,7 +31,7 @@ class ClassicEnv:
         max_episode_steps: int | None = None,
     ) -> None:
         """env_id: gymnasium id, or gymnasium's "module:EnvId" form, which imports `module` first so that
-        it can register the id (e.g. "neuro.envs:neuro/VariableMagnitude-v0"); name: short name for run
+        it can register the id (e.g. "neuro.dopamine.envs:neuro/VariableMagnitude-v0"); name: short name for run
         dirs/logs; seed: used by the first unseeded `reset()`; max_episode_steps: overrides the registered
         time limit (truncation), None keeps it.
         """

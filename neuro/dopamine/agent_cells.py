@@ -25,12 +25,12 @@ import torch
 
 from agents import Agent, ExpectileHead, build_agent
 from agents.heads import FractionQuantileHead, ImplicitQuantileHead, QuantileHead
-from neuro.analysis import asymmetries, pearson, reversal_points
-from neuro.decoding import decode
-from neuro.envs import VariableMagnitudeEnv
-from neuro.models import population_taus
+from neuro.dopamine.analysis import asymmetries, pearson, reversal_points
+from neuro.dopamine.decoding import decode
+from neuro.dopamine.envs import VariableMagnitudeEnv
+from neuro.dopamine.models import population_taus
+from neuro.dopamine.tasks import RewardDistribution
 from neuro.statistics import wasserstein1
-from neuro.tasks import RewardDistribution
 from training.checkpoint import latest_checkpoint, load_checkpoint
 from training.config import TrainConfig
 from training.scoring import load_run_config
