@@ -1,4 +1,4 @@
-"""The dopamine side: distributional TD as a model of dopamine neurons, and the same analysis on agents.
+"""The dopamine study: distributional TD as a model of dopamine neurons, and the same analysis on agents.
 
     python scripts/dopamine.py figures --out DIR [key=value ...]
     python scripts/dopamine.py analyze run_dir=RUN [--out DIR] [key=value ...]

@@ -1,4 +1,4 @@
-"""The dopamine side: distributional TD as a model of dopamine neurons (Dabney et al. 2020, Nature).
+"""The dopamine study: distributional TD as a model of dopamine neurons (Dabney et al. 2020, Nature).
 
 - `tasks`: the variable-magnitude and variable-probability tasks as reward distributions;
 - `envs`: both as gymnasium envs (registered on import; `env=variable_magnitude` reaches them);
