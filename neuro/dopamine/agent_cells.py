@@ -47,7 +47,9 @@ def load_trained_agent(run_dir: Path) -> tuple[TrainConfig, Agent, Path]:
     checkpoint = latest_checkpoint(Path(run_dir))
     if checkpoint is None:
         raise FileNotFoundError(f"{run_dir} has no complete checkpoint under {Path(run_dir) / 'checkpoints'}")
-    env = gym.make(cfg.env.gym_id).unwrapped if cfg.env.kind == "classic" else None
+    # The id without its "module:" prefix: importing this module registered it, whatever module path the
+    # run's config names.
+    env = gym.make(cfg.env.gym_id.rpartition(":")[2]).unwrapped if cfg.env.kind == "classic" else None
     if not isinstance(env, VariableMagnitudeEnv):
         raise ValueError(f"{run_dir} was not trained on the variable-magnitude env (env={cfg.env.game}, "
                          f"gym_id='{cfg.env.gym_id}'); train one with env=variable_magnitude")

@@ -79,6 +79,9 @@ def test_classic_env_builds_the_tasks_by_module_id() -> None:
     assert VARIABLE_MAGNITUDE_ID in gym.registry and VARIABLE_PROBABILITY_ID in gym.registry
     with pytest.raises(ValueError, match="unknown gymnasium env 'neuro.dopamine.envs:neuro/VariableMagnitud-v0'"):
         ClassicEnv("neuro.dopamine.envs:neuro/VariableMagnitud-v0")
+    # A gym_id whose module cannot be imported fails naming the module, not deep inside gymnasium.
+    with pytest.raises(ValueError, match="names module 'no_such_package.envs', which cannot be imported"):
+        ClassicEnv("no_such_package.envs:neuro/VariableMagnitude-v0")
 
 
 @pytest.mark.parametrize("agent", AGENTS)
