@@ -73,7 +73,7 @@ class Plan:
 
 @dataclass
 class Results:
-    """Everything measured; `write_markdown` renders it."""
+    """Everything measured; `bench_report.write_markdown` renders it."""
 
     machine: dict[str, str] = field(default_factory=dict)
     env: dict[str, dict[int, float]] = field(default_factory=dict)  # "ours"/"ale-py" -> envs -> steps/s
