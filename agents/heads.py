@@ -581,7 +581,7 @@ class ExpectileHead(Head):
 
     forward -> ReturnDist(values = expectiles [B, A, N], probs = one-hot at τ = 0.5, taus = τ [B, N]):
     the 0.5-expectile is the mean, so q_values() is the exact Q(s, a), which is why N must be odd.
-    `values` are statistics (expectiles), not atoms; `neuro.decoding` turns them into a distribution.
+    `values` are statistics (expectiles), not atoms; `neuro.dopamine.decoding` turns them into a distribution.
     """
 
     def __init__(

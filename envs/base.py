@@ -1,4 +1,4 @@
-"""The vector-env contract every env in `envs/` implements (see INTERFACES.md).
+"""The vector-env contract every env in `envs/` implements.
 
 Observations are always `[E, S, *frame_shape]` (E envs, S stacked frames, newest frame `obs[:, -1]`);
 reset stacks are zero padded (`[0, 0, 0, f]`). Autoreset follows gymnasium's NEXT_STEP mode: the step

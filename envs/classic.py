@@ -31,7 +31,7 @@ class ClassicEnv:
         max_episode_steps: int | None = None,
     ) -> None:
         """env_id: gymnasium id, or gymnasium's "module:EnvId" form, which imports `module` first so that
-        it can register the id (e.g. "neuro.envs:neuro/VariableMagnitude-v0"); name: short name for run
+        it can register the id (e.g. "neuro.dopamine.envs:neuro/VariableMagnitude-v0"); name: short name for run
         dirs/logs; seed: used by the first unseeded `reset()`; max_episode_steps: overrides the registered
         time limit (truncation), None keeps it.
         """
@@ -39,7 +39,11 @@ class ClassicEnv:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         module, _, registered_id = env_id.rpartition(":")
         if module:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as error:
+                raise ValueError(f"gymnasium env '{env_id}' names module '{module}', which cannot be imported "
+                                 f"({error}); give the module that registers '{registered_id}'") from error
         if registered_id not in gym.registry:
             close = difflib.get_close_matches(registered_id, gym.registry, n=3, cutoff=0.6)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""

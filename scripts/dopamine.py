@@ -1,13 +1,13 @@
-"""The dopamine side: distributional TD as a model of dopamine neurons, and the same analysis on agents.
+"""The dopamine study: distributional TD as a model of dopamine neurons, and the same analysis on agents.
 
     python scripts/dopamine.py figures --out DIR [key=value ...]
     python scripts/dopamine.py analyze run_dir=RUN [--out DIR] [key=value ...]
 
-`figures` simulates the model study (neuro/study.py; settings in configs/neuro/dopamine.yaml, overridable
+`figures` simulates the model study (neuro/dopamine/study.py; settings in configs/neuro/dopamine.yaml, overridable
 as key=value) and writes response_curves.png, asymmetry_reversal.png, decoding.png, cue_responses.png and
 dopamine.json (every number shown) to DIR; with run_dir=RUN it adds agent_cells.png and the agent's numbers.
 `analyze` treats each quantile/expectile channel of a QR-DQN, IQN, FQF or expectile agent trained with
-env=variable_magnitude as a cell (neuro/agent_cells.py), prints a summary and writes analysis.json and
+env=variable_magnitude as a cell (neuro/dopamine/agent_cells.py), prints a summary and writes analysis.json and
 agent_cells.png to DIR (default RUN/dopamine).
 """
 
@@ -17,12 +17,11 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from neuro.agent_cells import analyze_run  # noqa: E402
-from neuro.config import load_dopamine_config  # noqa: E402
-from neuro.figures import agent_figure, write_json, write_study  # noqa: E402
-from neuro.study import model_study  # noqa: E402
+from neuro.dopamine.agent_cells import analyze_run
+from neuro.dopamine.config import load_dopamine_config
+from neuro.dopamine.figures import agent_figure, write_study
+from neuro.dopamine.study import model_study
+from neuro.plotting import write_json
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

@@ -4,7 +4,7 @@
 #
 #   scripts/offline_wheels.sh [DEST=.whl] [PYTHON_VERSION=3.12]      # here, with internet and .venv
 #   python3 -m pip install --no-index --no-deps --target /tmp/site DEST/*.whl   # there
-#   PYTHONPATH=/tmp/site python3 scripts/bench.py --gpu-only                    # there
+#   PYTHONPATH=/tmp/site:. python3 scripts/bench.py --gpu-only                  # there (. = this checkout)
 #
 # The versions are the ones installed in .venv (what the tests ran against). ale-py is a compiled
 # wheel, fetched for the target's Python; the others are pure Python, built or fetched for any

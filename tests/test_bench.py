@@ -1,6 +1,9 @@
 """scripts/bench.py's pure parts: the clock of the end-to-end drivers, the env every framework plays,
 and BENCHMARKS.md's tables and target verdicts from a synthetic set of results (the measurements
-themselves are exercised by `python scripts/bench.py --quick`, not here)."""
+themselves are exercised by `python scripts/bench.py --quick`, not here).
+
+scripts/ is on the test path (pyproject's pytest `pythonpath`), as a script's own directory is on
+sys.path when it runs; the drivers' directory is added for the one test that loads a driver."""
 
 from __future__ import annotations
 
@@ -8,22 +11,13 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import bench_measure as measure
+import bench_report as report
 import numpy as np
 import pytest
+from bench_drivers import common
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(name: str, path: Path):  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load("bench_script", ROOT / "scripts" / "bench.py")
-common = sys.modules["common"]  # scripts/bench_drivers/common.py, imported by bench.py
 
 
 def test_learning_clock_times_only_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,14 +49,14 @@ def test_ale_gym_env_follows_the_gymnasium_contract() -> None:
 
 
 def test_fmt_spread_and_verdicts() -> None:
-    assert bench.fmt_spread([]) == "—"
-    assert bench.fmt_spread([2.0]) == "2.0"
-    assert bench.fmt_spread([3.0, 1.0, 2.0]) == "2.0 (1.0–3.0)"
-    assert (bench.met(True), bench.met(False), bench.met(None)) == ("yes", "**no**", "n/a")
+    assert report.fmt_spread([]) == "—"
+    assert report.fmt_spread([2.0]) == "2.0"
+    assert report.fmt_spread([3.0, 1.0, 2.0]) == "2.0 (1.0–3.0)"
+    assert (report.met(True), report.met(False), report.met(None)) == ("yes", "**no**", "n/a")
 
 
 def test_markdown_tables_ratios_and_targets(tmp_path: Path) -> None:
-    results = bench.Results(machine={"cpu": "test CPU, 2 cores", "torch threads": "2", "gpu": "none"})
+    results = measure.Results(machine={"cpu": "test CPU, 2 cores", "torch threads": "2", "gpu": "none"})
     results.update_ms = {"dqn": [22.0, 22.0], "dqn compile=optimizer": [20.0], "dqn compile=update": [19.0],
                          "qrdqn": [40.0]}
     results.act_ms = {("dqn", 1): [0.5], ("dqn", 8): [1.5]}
@@ -90,7 +84,7 @@ def test_markdown_tables_ratios_and_targets(tmp_path: Path) -> None:
         {"update": 21.0, "sample": 0.5, "act": 2.6, "env": 1.6, "replay add": 0.4, "bookkeeping": 0.1, "other": 0.2},
     ]}
     out = tmp_path / "B.md"
-    bench.write_markdown(out, results, ["dqn", "qrdqn"], bench.Plan.make(quick=False), "python scripts/bench.py",
+    report.write_markdown(out, results, ["dqn", "qrdqn"], measure.Plan.make(quick=False), "python scripts/bench.py",
                          quick=False, seconds=60.0)
     text = out.read_text()
     assert "**No GPU was available to this run**" in text
@@ -112,8 +106,12 @@ def test_markdown_tables_ratios_and_targets(tmp_path: Path) -> None:
     assert "| dqn | 1 | 21.00 | 0.50 | 2.60 | 1.60 | 0.40 | 0.10 | 0.20 | 26.40 | 81% |" in text
 
 
-def test_interleaved_clock_counts_only_loop_segments() -> None:
-    ours = _load("bench_ours_driver", ROOT / "scripts" / "bench_drivers" / "ours.py")
+def test_interleaved_clock_counts_only_loop_segments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "scripts" / "bench_drivers"))  # as when the driver runs as a script
+    spec = importlib.util.spec_from_file_location("bench_ours_driver", ROOT / "scripts" / "bench_drivers" / "ours.py")
+    ours = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_ours_driver", ours)
+    spec.loader.exec_module(ours)
     now = {"t": 0.0}
     clock = ours.InterleavedClock(start_step=100, measure_seconds=3.0, segment_seconds=1.5, clock=lambda: now["t"])
     assert clock.tick(50) == "loop" and not clock.timing  # warm-up
@@ -133,7 +131,7 @@ def test_interleaved_clock_counts_only_loop_segments() -> None:
 
 def gpu_results() -> object:
     """Synthetic GPU figures: dqn and iqn at 8 and 64 envs, and iqn compiled at 64."""
-    results = bench.Results(machine={"gpu": "NVIDIA H100 80GB HBM3", "torch threads": "2"})
+    results = measure.Results(machine={"gpu": "NVIDIA H100 80GB HBM3", "torch threads": "2"})
     results.gpu = {
         "update_ms": {"dqn": [1.5, 1.4, 1.6], "iqn": [4.0], "iqn compile=update": [2.5]},
         "act_ms": {"dqn E=8": [0.3], "dqn E=64": [0.4], "iqn E=8": [0.6], "iqn E=64": [0.8]},
@@ -152,10 +150,10 @@ def gpu_results() -> object:
 def test_gpu_report_projects_200m_frames_from_the_fastest_run(tmp_path: Path) -> None:
     results = gpu_results()
     # 200M frames at 5,000 frames/s (iqn compiled, 64 envs) = 40,000 s = 11.1 h: within 12 h.
-    assert bench.gpu_best_hours(results, "iqn") == (200e6 / 5_000 / 3600, "iqn compile=update E=64")
-    assert bench.gpu_best_hours(results, "c51") is None
+    assert report.gpu_best_hours(results, "iqn") == (200e6 / 5_000 / 3600, "iqn compile=update E=64")
+    assert report.gpu_best_hours(results, "c51") is None
     out = tmp_path / "G.md"
-    bench.write_gpu_markdown(out, results, ["dqn", "iqn"], bench.Plan.make(quick=False), "python scripts/bench.py "
+    report.write_gpu_markdown(out, results, ["dqn", "iqn"], measure.Plan.make(quick=False), "python scripts/bench.py "
                              "--gpu-only", quick=False, seconds=420.0)
     text = out.read_text()
     assert text.startswith("# GPU benchmarks")
@@ -170,10 +168,10 @@ def test_gpu_report_projects_200m_frames_from_the_fastest_run(tmp_path: Path) ->
 
 
 def test_gpu_target_without_a_gpu_or_without_an_iqn_run() -> None:
-    assert bench.gpu_target_line(bench.Results()).endswith("| no GPU in this run | n/a |")
+    assert report.gpu_target_line(measure.Results()).endswith("| no GPU in this run | n/a |")
     results = gpu_results()
     results.gpu["e2e"] = {"dqn E=8": {"frames_per_s": 8_000.0}}
-    assert bench.gpu_target_line(results).endswith("| not measured | n/a |")
+    assert report.gpu_target_line(results).endswith("| not measured | n/a |")
 
 
 @pytest.mark.slow
@@ -182,15 +180,15 @@ def test_measure_gpu_runs_its_code_path_on_the_cpu() -> None:
     a GPU machine should only ever add speed, never a first run of this code."""
     import torch
 
-    plan = bench.Plan.make(quick=True)
-    results = bench.Results(machine={"gpu": "none"})
-    with bench.tqdm(disable=True) as bar:
-        bench.measure_gpu(["dqn"], plan, results, bar, torch.device("cpu"), env_counts=(2,), compiled=())
+    plan = measure.Plan.make(quick=True)
+    results = measure.Results(machine={"gpu": "none"})
+    with measure.tqdm(disable=True) as bar:
+        measure.measure_gpu(["dqn"], plan, results, bar, torch.device("cpu"), env_counts=(2,), compiled=())
     assert results.notes == []
     assert len(results.gpu["update_ms"]["dqn"]) == plan.update_rounds * plan.updates_per_round
     assert len(results.gpu["act_ms"]["dqn E=2"]) == plan.update_rounds * plan.act_calls
     run = results.gpu["e2e"]["dqn E=2"]
     assert run["frames_per_s"] == pytest.approx(4 * run["steps_per_s"]) and run["steps_per_s"] > 0
     assert run["update_ms"] > 0 and run["phases_ms_per_update"]["update"] > 0
-    hours, label = bench.gpu_best_hours(results, "dqn")
+    hours, label = report.gpu_best_hours(results, "dqn")
     assert label == "dqn E=2" and hours == pytest.approx(200e6 / run["frames_per_s"] / 3600)

@@ -2,7 +2,9 @@
 
 Each driver (ours.py, sb3_peer.py, tianshou_peer.py) runs as its own process: ours in the project's
 venv, the peers in the benchmark venv (`scripts/bench.py --setup-peers`). This module imports only
-numpy, gymnasium and the project's `envs` package, which both venvs can load.
+numpy, gymnasium and the project's `envs` package, which both venvs can load: the peers' venv does not
+install the project, so `scripts/bench.py` runs every driver with the checkout on PYTHONPATH (by hand:
+`PYTHONPATH=. .bench-venv/bin/python scripts/bench_drivers/sb3_peer.py --agent dqn`).
 
 The same env for everyone: `AleGymEnv` is one copy of the project's `AtariEnv` (ale-py's C++
 preprocessing: frame skip 4, max-pool, 84x84 gray, stack 4, up to 30 no-ops, no sticky actions,
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from envs.atari import AtariEnv  # noqa: E402
+from envs.atari import AtariEnv
 
 GAME = "pong"
 FRAMES_PER_STEP = 4

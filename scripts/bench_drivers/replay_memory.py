@@ -7,7 +7,7 @@ of `--capacity` transitions with 3-step returns (the costlier sample), fill it t
 random frames and episode ends the way the trainer writes (a whole vector step per call), then time
 `sample()` at batch 32 and the agent's update on batches sampled from it. Reports the storage bytes,
 the add and sample times, the update time, and the process's peak RSS against the storage: the
-"peak memory of a 1M-buffer run ≤ 1.3× the buffer" target of issue 6.
+"peak memory of a 1M-buffer run ≤ 1.3× the buffer" target (scripts/bench_report.py).
 """
 
 from __future__ import annotations

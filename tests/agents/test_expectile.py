@@ -146,7 +146,7 @@ def test_learns_bootstrapped_return_distributions_on_the_chain_mdp(one_thread: N
     expectiles are not samples. The distribution decoded from the learned expectiles is within W1 1.4 of
     the exact Z(s, a) (measured 0.55-1.09; decoding the exact 21 expectiles gets 0.46-0.91, the point mass
     at the mean 4.2-4.8)."""
-    from neuro.decoding import decode_expectiles
+    from neuro.dopamine.decoding import decode_expectiles
 
     agent = train({"kind": "expectile", "num_expectiles": 21})
     taus = agent.head.taus[0].double().numpy()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neuro.dopamine.tasks import VARIABLE_MAGNITUDE, RewardDistribution, variable_probability
 from neuro.statistics import expectile_condition, expectiles, quantiles, wasserstein1
-from neuro.tasks import VARIABLE_MAGNITUDE, RewardDistribution, variable_probability
 from tests.neuro.reference import expectile_bisection, quantile_bisection
 
 

@@ -1,7 +1,8 @@
-"""Every agent × option (n-step 3, double-Q, dueling, prioritized replay) composes and learns on Atari.
+"""Every agent × option (n-step 3, double-Q, dueling, prioritized replay), and every agent with all four
+options together, composes and learns on Atari.
 
 Each combination runs the real trainer for a few hundred Breakout frames with a handful of updates
-and checks that the losses it logged are finite and that the option reached the parts it changes.
+and checks that the losses it logged are finite and that each option reached the parts it changes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ OPTIONS = {
     "dueling": ["agent.dueling=true"],
     "prioritized": ["replay=prioritized"],
 }
+# One option at a time, then all of them together (e.g. IQN + PER + 3-step + double + dueling).
+OPTION_SETS = [(option,) for option in sorted(OPTIONS)] + [tuple(sorted(OPTIONS))]
 TINY = [
     "trainer.total_frames=480", "agent.warmup_steps=100", "agent.train_period_steps=4",
     "agent.target_update_period_steps=40", "agent.batch_size=8", "replay.capacity=1000",
@@ -32,19 +35,19 @@ TINY = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("option", sorted(OPTIONS))
+@pytest.mark.parametrize("options", OPTION_SETS, ids="+".join)
 @pytest.mark.parametrize("agent", AGENTS)
-def test_agent_with_option_runs_atari_updates(agent: str, option: str, tmp_path: Path):
-    cfg = train_config([f"agent={agent}", *OPTIONS[option], *TINY, f"runs_root={tmp_path}"])
+def test_agent_with_options_runs_atari_updates(agent: str, options: tuple[str, ...], tmp_path: Path):
+    overrides = [override for option in options for override in OPTIONS[option]]
+    cfg = train_config([f"agent={agent}", *overrides, *TINY, f"runs_root={tmp_path}"])
     trainer = Trainer(cfg)
     assert trainer.train() == "done"
     assert trainer.counters.updates == (120 - 100) // 4 + 1
-    if option == "prioritized":
-        assert type(trainer.replay).__name__ == "PrioritizedReplayBuffer"
-    if option == "dueling":
-        assert any("value" in name for name, _ in trainer.agent.online.named_parameters())
-    if option == "n_step":
-        assert trainer.replay.n_step == 3
+    assert (type(trainer.replay).__name__ == "PrioritizedReplayBuffer") == ("prioritized" in options)
+    dueling = any("value" in name for name, _ in trainer.agent.online.named_parameters())
+    assert dueling == ("dueling" in options)
+    assert trainer.replay.n_step == (3 if "n_step" in options else 1)
+    assert trainer.agent.double_q == ("double_q" in options)
     losses = [value for record in read_metrics(Path(cfg.run_dir)) for tag, value in record.items()
               if tag.startswith("loss/")]
     assert losses and all(value is not None and math.isfinite(value) for value in losses)

@@ -1,6 +1,6 @@
 """The per-step hot path never reads a tensor's value on the host: on a GPU each such read (`bool(t)`,
 `t.item()`, `t.cpu()`, ...) would block until every kernel queued before it has run, so the CPU could
-no longer run ahead of the device (issue 6: no host synchronisation inside the update).
+no longer run ahead of the device.
 
 The check is by caller: while the hot path runs, these Tensor methods raise when they are called
 from the project's own hot-path files (agents/, replay/, training/loop.py). torch's internals stay

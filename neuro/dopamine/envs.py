@@ -1,7 +1,7 @@
 """The two Pavlovian tasks as gymnasium environments, so that every agent of the framework trains on them.
 
 Registered on import of this module; `python train.py env=variable_magnitude agent=expectile` reaches them
-through gymnasium's "module:EnvId" form (`env.gym_id: "neuro.envs:neuro/VariableMagnitude-v0"`), which
+through gymnasium's "module:EnvId" form (`env.gym_id: "neuro.dopamine.envs:neuro/VariableMagnitude-v0"`), which
 imports this module before looking the id up.
 
 An episode is one trial: the cue (phase 0), `num_steps - 1` further steps of the trace period, and the
@@ -18,7 +18,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from neuro.tasks import (
+from neuro.dopamine.tasks import (
     PROBABILITY_TASK_REWARD,
     VARIABLE_MAGNITUDE,
     VARIABLE_PROBABILITY_CUES,
@@ -93,7 +93,7 @@ class _TrialEnv(gym.Env):
 class VariableMagnitudeEnv(_TrialEnv):
     """Variable-magnitude task (Dabney et al. 2020, Fig. 2): one cue, then one of 7 magnitudes (µl).
 
-    Observation: one-hot phase [num_steps]. `distribution` is `neuro.tasks.VARIABLE_MAGNITUDE` unless given.
+    Observation: one-hot phase [num_steps]. `distribution` is `neuro.dopamine.tasks.VARIABLE_MAGNITUDE` unless given.
     """
 
     def __init__(self, num_steps: int = 2, distribution: RewardDistribution = VARIABLE_MAGNITUDE) -> None:
@@ -131,8 +131,8 @@ class VariableProbabilityEnv(_TrialEnv):
 def _register() -> None:
     """Register both ids once (re-importing this module must not re-register)."""
     for env_id, entry_point in (
-        (VARIABLE_MAGNITUDE_ID, "neuro.envs:VariableMagnitudeEnv"),
-        (VARIABLE_PROBABILITY_ID, "neuro.envs:VariableProbabilityEnv"),
+        (VARIABLE_MAGNITUDE_ID, "neuro.dopamine.envs:VariableMagnitudeEnv"),
+        (VARIABLE_PROBABILITY_ID, "neuro.dopamine.envs:VariableProbabilityEnv"),
     ):
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=entry_point)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuro.models import (
+from neuro.dopamine.models import (
     asymmetric_rates,
     classical_td,
     distributional_td,
@@ -24,8 +24,8 @@ from neuro.models import (
     single_trial_responses,
     td_step,
 )
+from neuro.dopamine.tasks import VARIABLE_MAGNITUDE
 from neuro.statistics import expectiles
-from neuro.tasks import VARIABLE_MAGNITUDE
 
 TASK = VARIABLE_MAGNITUDE
 

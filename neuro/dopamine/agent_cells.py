@@ -25,12 +25,12 @@ import torch
 
 from agents import Agent, ExpectileHead, build_agent
 from agents.heads import FractionQuantileHead, ImplicitQuantileHead, QuantileHead
-from neuro.analysis import asymmetries, pearson, reversal_points
-from neuro.decoding import decode
-from neuro.envs import VariableMagnitudeEnv
-from neuro.models import population_taus
+from neuro.dopamine.analysis import asymmetries, pearson, reversal_points
+from neuro.dopamine.decoding import decode
+from neuro.dopamine.envs import VariableMagnitudeEnv
+from neuro.dopamine.models import population_taus
+from neuro.dopamine.tasks import RewardDistribution
 from neuro.statistics import wasserstein1
-from neuro.tasks import RewardDistribution
 from training.checkpoint import latest_checkpoint, load_checkpoint
 from training.config import TrainConfig
 from training.scoring import load_run_config
@@ -47,7 +47,9 @@ def load_trained_agent(run_dir: Path) -> tuple[TrainConfig, Agent, Path]:
     checkpoint = latest_checkpoint(Path(run_dir))
     if checkpoint is None:
         raise FileNotFoundError(f"{run_dir} has no complete checkpoint under {Path(run_dir) / 'checkpoints'}")
-    env = gym.make(cfg.env.gym_id).unwrapped if cfg.env.kind == "classic" else None
+    # The id without its "module:" prefix: importing this module registered it, whatever module path the
+    # run's config names.
+    env = gym.make(cfg.env.gym_id.rpartition(":")[2]).unwrapped if cfg.env.kind == "classic" else None
     if not isinstance(env, VariableMagnitudeEnv):
         raise ValueError(f"{run_dir} was not trained on the variable-magnitude env (env={cfg.env.game}, "
                          f"gym_id='{cfg.env.gym_id}'); train one with env=variable_magnitude")

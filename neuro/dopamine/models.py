@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neuro.tasks import RewardDistribution
+from neuro.dopamine.tasks import RewardDistribution
 
 __all__ = [
     "FORMS",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuro.models import FORMS
+from neuro.dopamine.models import FORMS
 
 __all__ = [
     "REVERSAL_METHODS",

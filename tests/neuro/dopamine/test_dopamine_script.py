@@ -18,12 +18,12 @@ import pytest
 import torch
 
 from agents import build_agent
-from neuro.agent_cells import analyze_run, channel_responses, channel_statistics
-from neuro.tasks import VARIABLE_MAGNITUDE
+from neuro.dopamine.agent_cells import analyze_run, channel_responses, channel_statistics
+from neuro.dopamine.tasks import VARIABLE_MAGNITUDE
 from tests.conftest import train_config
 from training.loop import run
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "dopamine.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "dopamine.py"
 
 
 def dopamine_main(argv: list[str]) -> int:
@@ -114,7 +114,7 @@ def test_channel_responses_by_hand() -> None:
 
 @pytest.mark.parametrize("name", ["qrdqn", "iqn", "fqf", "expectile"])
 def test_every_channel_head_is_read_as_cells(name: str) -> None:
-    from neuro.agent_cells import analyze_agent
+    from neuro.dopamine.agent_cells import analyze_agent
 
     cfg = train_config([f"agent={name}", "env=variable_magnitude"]).agent
     agent = build_agent(cfg, (1, 2), 1, "cpu", seed=0)

@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 
 from envs import ClassicEnv, build_env
-from neuro.envs import VARIABLE_MAGNITUDE_ID, VARIABLE_PROBABILITY_ID, VariableMagnitudeEnv, VariableProbabilityEnv
-from neuro.tasks import VARIABLE_MAGNITUDE
+from neuro.dopamine.envs import (
+    VARIABLE_MAGNITUDE_ID,
+    VARIABLE_PROBABILITY_ID,
+    VariableMagnitudeEnv,
+    VariableProbabilityEnv,
+)
+from neuro.dopamine.tasks import VARIABLE_MAGNITUDE
 from tests.conftest import train_config
 
 AGENTS = ["dqn", "c51", "qrdqn", "iqn", "fqf", "expectile"]
@@ -72,8 +77,11 @@ def test_classic_env_builds_the_tasks_by_module_id() -> None:
         finally:
             env.close()
     assert VARIABLE_MAGNITUDE_ID in gym.registry and VARIABLE_PROBABILITY_ID in gym.registry
-    with pytest.raises(ValueError, match="unknown gymnasium env 'neuro.envs:neuro/VariableMagnitud-v0'"):
-        ClassicEnv("neuro.envs:neuro/VariableMagnitud-v0")
+    with pytest.raises(ValueError, match="unknown gymnasium env 'neuro.dopamine.envs:neuro/VariableMagnitud-v0'"):
+        ClassicEnv("neuro.dopamine.envs:neuro/VariableMagnitud-v0")
+    # A gym_id whose module cannot be imported fails naming the module, not deep inside gymnasium.
+    with pytest.raises(ValueError, match="names module 'no_such_package.envs', which cannot be imported"):
+        ClassicEnv("no_such_package.envs:neuro/VariableMagnitude-v0")
 
 
 @pytest.mark.parametrize("agent", AGENTS)

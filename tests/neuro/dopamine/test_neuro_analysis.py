@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuro.analysis import (
+from neuro.dopamine.analysis import (
     asymmetries,
     asymmetry_reversal_correlation,
     cue_positions,
@@ -24,10 +24,16 @@ from neuro.analysis import (
     reversal_points,
     split_half_reliability,
 )
-from neuro.config import load_dopamine_config
-from neuro.models import classical_td, distributional_td, population_taus, response_curves, single_trial_responses
-from neuro.study import cue_study
-from neuro.tasks import VARIABLE_MAGNITUDE
+from neuro.dopamine.config import load_dopamine_config
+from neuro.dopamine.models import (
+    classical_td,
+    distributional_td,
+    population_taus,
+    response_curves,
+    single_trial_responses,
+)
+from neuro.dopamine.study import cue_study
+from neuro.dopamine.tasks import VARIABLE_MAGNITUDE
 
 TASK = VARIABLE_MAGNITUDE
 MAGNITUDES = np.array([1.0, 2.0, 4.0, 8.0])

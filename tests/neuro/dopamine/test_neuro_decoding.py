@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuro.decoding import decode, decode_expectiles, decode_quantiles
-from neuro.models import distributional_td, population_taus
+from neuro.dopamine.decoding import decode, decode_expectiles, decode_quantiles
+from neuro.dopamine.models import distributional_td, population_taus
+from neuro.dopamine.tasks import VARIABLE_MAGNITUDE
 from neuro.statistics import expectile_condition, expectiles, quantiles, wasserstein1
-from neuro.tasks import VARIABLE_MAGNITUDE
 
 TASK = VARIABLE_MAGNITUDE
 TAUS = population_taus(40)

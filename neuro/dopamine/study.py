@@ -2,7 +2,7 @@
 
 `model_study(cfg)` simulates, on the variable-magnitude task, a distributional TD population (expectile
 and quantile forms) and a classical TD population with the same asymmetries; records noisy single-trial
-responses from them; runs every analysis of `neuro.analysis`; decodes the reward distribution; and
+responses from them; runs every analysis of `neuro.dopamine.analysis`; decodes the reward distribution; and
 simulates the variable-probability task's cue responses. It returns plain dicts of floats and arrays.
 """
 
@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from neuro.analysis import asymmetry_reversal_correlation, cue_positions, pearson, split_half_reliability
-from neuro.config import DopamineConfig
-from neuro.decoding import decode
-from neuro.models import (
+from neuro.dopamine.analysis import asymmetry_reversal_correlation, cue_positions, pearson, split_half_reliability
+from neuro.dopamine.config import DopamineConfig
+from neuro.dopamine.decoding import decode
+from neuro.dopamine.models import (
     Population,
     classical_td,
     distributional_td,
@@ -23,8 +23,8 @@ from neuro.models import (
     response_curves,
     single_trial_responses,
 )
+from neuro.dopamine.tasks import VARIABLE_MAGNITUDE, VARIABLE_PROBABILITY_CUES, RewardDistribution, variable_probability
 from neuro.statistics import expectiles, quantiles, wasserstein1
-from neuro.tasks import VARIABLE_MAGNITUDE, VARIABLE_PROBABILITY_CUES, RewardDistribution, variable_probability
 
 __all__ = ["reversal_method", "population_summary", "decoding_summary", "cue_study", "model_study"]
 

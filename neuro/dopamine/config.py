@@ -13,12 +13,12 @@ from omegaconf import OmegaConf
 
 __all__ = ["ModelConfig", "RecordingConfig", "DopamineConfig", "CONFIG_PATH", "load_dopamine_config"]
 
-CONFIG_PATH = Path(__file__).resolve().parents[1] / "configs" / "neuro" / "dopamine.yaml"
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "neuro" / "dopamine.yaml"
 
 
 @dataclass
 class ModelConfig:
-    """The simulated populations (neuro/models.py)."""
+    """The simulated populations (neuro/dopamine/models.py)."""
 
     num_cells: int = 40
     learning_rate: float = 0.02

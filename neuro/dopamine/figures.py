@@ -1,48 +1,25 @@
-"""PNG figures of the dopamine study and a JSON of every number they show (matplotlib, Agg backend).
+"""PNG figures of the dopamine study and a JSON of every number they show (helpers in `neuro.plotting`).
 
-`write_study(study, out_dir, dpi, agent=None)` draws the model study of `neuro.study.model_study`
-(and, given an agent analysis of `neuro.agent_cells.analyze_run`, that agent's cells) and writes
+`write_study(study, out_dir, dpi, agent=None)` draws the model study of `neuro.dopamine.study.model_study`
+(and, given an agent analysis of `neuro.dopamine.agent_cells.analyze_run`, that agent's cells) and writes
 `dopamine.json` beside the PNGs.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
+from neuro.plotting import save_figure, write_json
 
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-
-__all__ = ["to_json", "write_json", "write_study", "FIGURES"]
+__all__ = ["FIGURES", "model_figures", "agent_figure", "write_study"]
 
 FIGURES = ("response_curves.png", "asymmetry_reversal.png", "decoding.png", "cue_responses.png")
 CMAP = "coolwarm"  # pessimistic (blue, low τ) to optimistic (red, high τ), as the paper colours its cells
-
-
-def to_json(value: Any) -> Any:
-    """Numpy arrays and scalars to lists and floats, non-finite floats to None (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
-    if isinstance(value, np.generic):
-        return to_json(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def write_json(data: dict[str, Any], path: Path) -> Path:
-    path.write_text(json.dumps(to_json(data), indent=1, allow_nan=False) + "\n")
-    return path
 
 
 def _colors(taus: np.ndarray) -> np.ndarray:
@@ -107,12 +84,6 @@ def _cue_panel(ax: plt.Axes, responses: np.ndarray, taus: np.ndarray, title: str
     ax.legend(fontsize=7, loc="upper left")
 
 
-def _save(fig: plt.Figure, path: Path, dpi: int) -> Path:
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
-
-
 def model_figures(study: dict[str, Any], out_dir: Path, dpi: int) -> list[Path]:
     """The four figures of the model study (names in FIGURES)."""
     pops, magnitudes = study["populations"], np.asarray(study["task"]["magnitudes"])
@@ -125,7 +96,7 @@ def model_figures(study: dict[str, Any], out_dir: Path, dpi: int) -> list[Path]:
     _response_panel(axes[1], magnitudes, classical["noisy_response_curves"], classical["taus"],
                     classical["noisy"]["reversal"], "classical TD")
     _colorbar(fig, axes)
-    paths.append(_save(fig, out_dir / "response_curves.png", dpi))
+    paths.append(save_figure(fig, out_dir / "response_curves.png", dpi))
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), sharey=True, layout="constrained")
     _scatter_panel(axes[0], dist["noiseless"]["reversal"], dist["noiseless"]["asymmetry"], dist["taus"],
@@ -135,7 +106,7 @@ def model_figures(study: dict[str, Any], out_dir: Path, dpi: int) -> list[Path]:
     _scatter_panel(axes[2], classical["noisy"]["reversal"], classical["noisy"]["asymmetry"], classical["taus"],
                    classical["noisy"]["r"], "classical TD, noisy (independent halves)")
     _colorbar(fig, axes)
-    paths.append(_save(fig, out_dir / "asymmetry_reversal.png", dpi))
+    paths.append(save_figure(fig, out_dir / "asymmetry_reversal.png", dpi))
 
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     decoded = study["decoded"]
@@ -144,7 +115,7 @@ def model_figures(study: dict[str, Any], out_dir: Path, dpi: int) -> list[Path]:
         "expectile imputation, recorded (noisy)": decoded["expectile_recorded"],
         "quantile form, inverse CDF": decoded["quantile_model"],
     }, f"decoded vs true reward distribution (mean only: W1 {study['w1_mean_only']:.2f})")
-    paths.append(_save(fig, out_dir / "decoding.png", dpi))
+    paths.append(save_figure(fig, out_dir / "decoding.png", dpi))
 
     cues = study["cues"]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True, layout="constrained")
@@ -153,7 +124,7 @@ def model_figures(study: dict[str, Any], out_dir: Path, dpi: int) -> list[Path]:
         text = f"50% cue at {np.nanmin(positions):.2f}–{np.nanmax(positions):.2f} of the 10→90% range"
         _cue_panel(ax, np.asarray(cues[name]["responses"]), np.asarray(cues["taus"]), f"{name} TD: {text}")
     _colorbar(fig, axes)
-    paths.append(_save(fig, out_dir / "cue_responses.png", dpi))
+    paths.append(save_figure(fig, out_dir / "cue_responses.png", dpi))
     return paths
 
 
@@ -171,7 +142,7 @@ def agent_figure(analysis: dict[str, Any], path: Path, dpi: int) -> Path:
         "decoded from channel values": analysis["decoded_channels"],
     }, f"{name}: decoded vs true")
     _colorbar(fig, axes[:2])
-    return _save(fig, path, dpi)
+    return save_figure(fig, path, dpi)
 
 
 def write_study(
