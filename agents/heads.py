@@ -40,7 +40,9 @@ __all__ = [
     "ExpectedValueHead",
     "gather_action",
     "CategoricalHead",
+    "MidpointStatisticsHead",
     "QuantileHead",
+    "QuantileRegression",
     "CosineEmbedding",
     "QuantileFunction",
     "ImplicitQuantileHead",
@@ -293,59 +295,70 @@ class CategoricalHead(Head):
         return {"main": categorical_cross_entropy(gather_action(dist.logits, action), target.weights)}
 
 
-def quantile_target(next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
-    """The target net's distribution at a', shifted and scaled: atoms r + d·F⁻¹(s', a'; τ'_j) [B, M],
-    each with its probability in next_dist (1/M for QR-DQN and IQN, τ'_{j+1} − τ'_j for FQF).
-
-    QR-DQN's Algorithm 1, IQN's T Z (Dabney et al. 2018b, Eq. 3) and FQF's target (Yang et al. 2019)."""
-    values = reward[:, None] + discount[:, None] * gather_action(next_dist.values, next_action)
-    weights = gather_action(torch.broadcast_to(next_dist.probs, next_dist.values.shape), next_action)
-    return TargetDist(values, weights)
-
-
 def quantile_regression_loss(dist: ReturnDist, action: Tensor, target: TargetDist, kappa: float) -> Tensor:
     """Quantile Huber loss [B] of the taken action's quantiles (at dist.taus) against the target atoms:
     QR-DQN's Eq. 10, IQN's Eq. 3 over the N × N' pairs, FQF's quantile loss (weighted by the target's masses)."""
     return quantile_huber_loss(gather_action(dist.values, action), target.values, dist.taus, kappa, target.weights)
 
 
-class QuantileHead(Head):
-    """QR-DQN's head (Dabney et al. 2018a): N quantile values per action at fixed fractions.
+class QuantileRegression:
+    """The target and loss every quantile head shares (QR-DQN, IQN; FQF adds its fraction loss to the
+    loss); mixed into a `Head` whose forward gives quantile values at dist.taus and that sets `kappa`."""
 
-    The fractions are the midpoints τ̂_i = (2i + 1)/(2N) (`midpoint_taus`), a buffer.
-    forward -> ReturnDist(values = θ [B, A, N], probs = 1/N, taus = τ̂ [B, N] (a broadcast view)).
-    Target: r + d·θ_target(s', a') [B, N] (Algorithm 1); loss: quantile Huber with κ (Eq. 10).
+    kappa: float
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
+        """The target net's distribution at a', shifted and scaled: atoms r + d·F⁻¹(s', a'; τ'_j) [B, M],
+        each with its probability in next_dist (1/M for QR-DQN and IQN, τ'_{j+1} − τ'_j for FQF).
+
+        QR-DQN's Algorithm 1, IQN's T Z (Dabney et al. 2018b, Eq. 3), FQF's target (Yang et al. 2019)."""
+        values = reward[:, None] + discount[:, None] * gather_action(next_dist.values, next_action)
+        weights = gather_action(torch.broadcast_to(next_dist.probs, next_dist.values.shape), next_action)
+        return TargetDist(values, weights)
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
+        """{"main": `quantile_regression_loss`} per sample [B]."""
+        return {"main": quantile_regression_loss(dist, action, target, self.kappa)}
+
+
+class MidpointStatisticsHead(Head):
+    """N statistics per action at the fixed fractions τ̂_i = (2i + 1)/(2N) (`midpoint_taus`), a buffer:
+    the forward that QR-DQN's quantiles and ER-DQN's expectiles share. They differ in `probs` (how Q
+    reads the statistics), in their target and in their loss, which each subclass defines.
+
+    forward -> ReturnDist(values [B, A, N], probs, taus = τ̂ [B, N] (a broadcast view)).
     """
 
     def __init__(
-        self,
-        in_features: int,
-        num_actions: int,
-        hidden: int = 512,
-        dueling: bool = False,
-        num_quantiles: int = 200,
-        kappa: float = 1.0,
+        self, in_features: int, num_actions: int, hidden: int, dueling: bool, num_statistics: int, probs: Tensor
     ) -> None:
         super().__init__()
-        if num_quantiles < 1:
-            raise ValueError(f"num_quantiles must be >= 1; got {num_quantiles}")
-        self.net = AtomLinear(in_features, hidden, num_actions, num_quantiles, dueling)
-        self.kappa = kappa
-        self.register_buffer("taus", midpoint_taus(num_quantiles)[None, :], persistent=False)  # [1, N]
-        self.register_buffer("probs", torch.full((1, 1, num_quantiles), 1.0 / num_quantiles), persistent=False)
+        self.net = AtomLinear(in_features, hidden, num_actions, num_statistics, dueling)
+        self.register_buffer("taus", midpoint_taus(num_statistics)[None, :], persistent=False)  # [1, N]
+        self.register_buffer("probs", probs, persistent=False)  # [1, 1, N]
 
     def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
-        """features [B, F] -> ReturnDist with quantile values [B, A, N]; `taus` is ignored."""
+        """features [B, F] -> ReturnDist with values [B, A, N]; `taus` is ignored."""
         values = self.net(features)
         return ReturnDist(values=values, probs=self.probs, taus=self.taus.expand(values.shape[0], -1))
 
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
-        """T θ_j = r + d·θ_j(s', a') -> [B, N] atoms of mass 1/N (`quantile_target`)."""
-        return quantile_target(next_dist, next_action, reward, discount)
 
-    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
-        """{"main": quantile Huber loss} per sample [B] (`quantile_regression_loss`)."""
-        return {"main": quantile_regression_loss(dist, action, target, self.kappa)}
+class QuantileHead(QuantileRegression, MidpointStatisticsHead):
+    """QR-DQN's head (Dabney et al. 2018a): N quantile values θ per action at the midpoints τ̂, probs 1/N.
+
+    Target and loss (`QuantileRegression`): r + d·θ_target(s', a') [B, N] (Algorithm 1), quantile
+    Huber with κ (Eq. 10).
+    """
+
+    def __init__(
+        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False,
+        num_quantiles: int = 200, kappa: float = 1.0,
+    ) -> None:
+        if num_quantiles < 1:
+            raise ValueError(f"num_quantiles must be >= 1; got {num_quantiles}")
+        uniform = torch.full((1, 1, num_quantiles), 1.0 / num_quantiles)
+        super().__init__(in_features, num_actions, hidden, dueling, num_quantiles, uniform)
+        self.kappa = kappa
 
 
 class CosineEmbedding(nn.Module):
@@ -385,13 +398,14 @@ class QuantileFunction(nn.Module):
         return self.net(modulated).squeeze(-1).transpose(1, 2)  # [B, N, A, 1] -> [B, A, N]
 
 
-class ImplicitQuantileHead(Head):
+class ImplicitQuantileHead(QuantileRegression, Head):
     """IQN's head (Dabney et al. 2018b): quantile values at sampled fractions τ ~ U(0, 1).
 
     forward(features, taus [B, N]) -> ReturnDist(values = F⁻¹(τ) [B, A, N], probs = 1/N, taus).
     `num_taus` asks the agent for N fractions for the online net, N' for the target net and K for
     acting (N = N' = 64, K = 32 in Sec. 5 of the paper), drawn i.i.d. per row.
-    Target: r + d·F⁻¹_target(s', a'; τ'_j) [B, N']; loss: quantile Huber with κ = 1 (Eq. 3).
+    Target and loss (`QuantileRegression`): r + d·F⁻¹_target(s', a'; τ'_j) [B, N'], quantile Huber
+    over the N × N' pairs with κ = 1 (Eq. 3).
     """
 
     def __init__(
@@ -418,14 +432,6 @@ class ImplicitQuantileHead(Head):
         values = self.quantile_function(features, taus)
         probs = values.new_full((1, 1, taus.shape[-1]), 1.0 / taus.shape[-1])
         return ReturnDist(values=values, probs=probs, taus=taus)
-
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
-        """r + d·F⁻¹(s', a'; τ'_j) -> [B, N'] atoms of mass 1/N' (`quantile_target`)."""
-        return quantile_target(next_dist, next_action, reward, discount)
-
-    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
-        """{"main": quantile Huber loss over the N × N' pairs} per sample [B] (Eq. 3)."""
-        return {"main": quantile_regression_loss(dist, action, target, self.kappa)}
 
 
 class FractionProposal(nn.Module):
@@ -454,7 +460,7 @@ class FractionProposal(nn.Module):
         return torch.cat([zeros, inner, zeros + 1.0], dim=-1), log_probs
 
 
-class FractionQuantileHead(Head):
+class FractionQuantileHead(QuantileRegression, Head):
     """FQF's head (Yang et al. 2019): proposed fractions plus an IQN-style quantile function.
 
     forward: P proposes τ_0 … τ_N on detached features; the quantile function is evaluated at the
@@ -463,7 +469,7 @@ class FractionQuantileHead(Head):
     It returns a `FractionReturnDist`: the fractions with their gradient into P, for the fraction loss.
     The target net proposes its own fractions on s' (its copy of P), and its N values at those τ̂'
     are the target samples, each weighted by its interval's mass τ'_{j+1} − τ'_j, so the target is
-    exactly the target net's distribution shifted and scaled (`quantile_target`). The authors' code
+    exactly the target net's distribution shifted and scaled (`QuantileRegression.target`). The authors' code
     (microsoft/FQF) weights them equally, which biases the target towards wherever the fractions
     crowd: harmless at the paper's fraction lr (2.5e-9), where they stay near uniform, but with
     faster fraction learning (CartPole) the bias feeds back through the fractions and learning collapses.
@@ -497,10 +503,6 @@ class FractionQuantileHead(Head):
         return FractionReturnDist(values=values, probs=probs, taus=hat_taus, fractions=fractions,
                                   fraction_log_probs=log_probs, features=detached)
 
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
-        """r + d·F⁻¹(s', a'; τ̂'_j) [B, N] with weights τ'_{j+1} − τ'_j [B, N] (`quantile_target`)."""
-        return quantile_target(next_dist, next_action, reward, discount)
-
     def loss(self, dist: FractionReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
         """{"main": quantile Huber [B], "fraction": W1 fraction loss − entropy_coef · entropy [B]}."""
         main = quantile_regression_loss(dist, action, target, self.kappa)
@@ -523,9 +525,9 @@ class FractionQuantileHead(Head):
 # ----------------------------------------------------------------------------------------------------
 
 
-class ExpectileHead(Head):
+class ExpectileHead(MidpointStatisticsHead):
     """ER-DQN's head (Rowland et al. 2019, "Statistics and samples in distributional RL"): N expectiles
-    per action at fixed asymmetries τ_i = (2i + 1)/(2N) (`midpoint_taus`), a buffer as QR-DQN's fractions.
+    per action at the asymmetries τ_i = (2i + 1)/(2N), QR-DQN's fractions.
 
     Expectiles are statistics, not atoms: a target built by shifting the target net's expectiles
     (r + γ e_j, as QR-DQN shifts its quantiles) collapses the distribution's spread, because the
@@ -539,31 +541,18 @@ class ExpectileHead(Head):
     """
 
     def __init__(
-        self,
-        in_features: int,
-        num_actions: int,
-        hidden: int = 512,
-        dueling: bool = False,
-        num_expectiles: int = 31,
-        imputation_iterations: int = 10,
+        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False,
+        num_expectiles: int = 31, imputation_iterations: int = 10,
     ) -> None:
-        super().__init__()
         if num_expectiles < 1 or num_expectiles % 2 == 0:
             raise ValueError(
                 f"num_expectiles must be odd and >= 1, so that τ = 0.5 (the mean, used for acting) is one of "
                 f"the (2i + 1)/2N; got {num_expectiles}"
             )
-        self.net = AtomLinear(in_features, hidden, num_actions, num_expectiles, dueling)
-        self.imputation_iterations = imputation_iterations
-        self.register_buffer("taus", midpoint_taus(num_expectiles)[None, :], persistent=False)  # [1, N]
         mean_probs = torch.zeros(1, 1, num_expectiles)
         mean_probs[..., num_expectiles // 2] = 1.0  # τ_{(N-1)/2} = 0.5
-        self.register_buffer("probs", mean_probs, persistent=False)
-
-    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
-        """features [B, F] -> ReturnDist with expectiles [B, A, N]; `taus` is ignored."""
-        values = self.net(features)
-        return ReturnDist(values=values, probs=self.probs, taus=self.taus.expand(values.shape[0], -1))
+        super().__init__(in_features, num_actions, hidden, dueling, num_expectiles, mean_probs)
+        self.imputation_iterations = imputation_iterations
 
     def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
         """r + d·z_j with z imputed from the target expectiles e(s', a*) -> [B, N] equally weighted samples."""
