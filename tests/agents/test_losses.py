@@ -280,6 +280,24 @@ def test_sorted_quantile_huber_qrdqn_shapes_far_from_zero() -> None:
     torch.testing.assert_close(fast_grad, ref_grad, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1e5, 1e7])
+def test_sorted_quantile_huber_is_exact_at_large_returns(scale: float) -> None:
+    """Returns far from zero (unclipped rewards reach them): the sorted form's per-sample loss and gradient
+    agree with the pairwise definition to float64 precision, with targets within and beyond κ of each
+    prediction (prefix sums of t² at t ~ 1e7 once lost ~40% of the loss)."""
+    g = torch.Generator().manual_seed(11)
+    predictions = scale + 2 * torch.randn(8, 32, generator=g, dtype=torch.float64)
+    targets = scale + 2 * torch.randn(8, 24, generator=g, dtype=torch.float64)
+    taus = midpoint_taus(32).double()[None, :]
+    weights = torch.rand(8, 24, generator=g, dtype=torch.float64).softmax(-1)
+    for target_weights in (None, weights):
+        fast_loss, fast_grad = _loss_and_grad(quantile_huber_loss, predictions, targets, taus, 1.0, target_weights)
+        ref_loss, ref_grad = _loss_and_grad(quantile_huber_loss_pairwise, predictions, targets, taus, 1.0,
+                                            target_weights)
+        torch.testing.assert_close(fast_loss, ref_loss, rtol=1e-9, atol=0.0)
+        torch.testing.assert_close(fast_grad, ref_grad, rtol=1e-9, atol=1e-12)
+
+
 def test_quantile_huber_sums_hand_computed() -> None:
     """One prediction p = 0 at τ = 0.25, κ = 1, targets −3, −0.5, 0.5, 2 (one in each range, weight 1/4):
     ρ = 0.75·(3 − 0.5) + 0.75·0.125 + 0.25·0.125 + 0.25·(2 − 0.5) = 2.375, mean over targets 0.59375."""
