@@ -229,7 +229,7 @@ class Agent:
         # Drawn here, in this order, so the τ streams are the same whether or not the losses are compiled.
         online_taus = self._taus(batch_size, "online")
         target_taus = self._taus(batch_size, "target")
-        act_taus = self._taus(batch_size, "act") if self.double_q else None
+        act_taus = self._taus(batch_size, "act")
         group_losses, main_per_sample, q_mean = self._losses_fn(
             batch.obs, batch.action, batch.reward, batch.discount, batch.next_obs, batch.weight,
             online_taus, target_taus, act_taus,
@@ -269,8 +269,14 @@ class Agent:
         """
         dist = self.online(obs, online_taus)
         with torch.no_grad():
-            next_dist = self.target(next_obs, target_taus)
-            selector = self.online(next_obs, act_taus) if self.double_q else next_dist
+            next_features = self.target.torso(next_obs)
+            next_dist = self.target.head(next_features, target_taus)
+            if self.double_q:
+                selector = self.online(next_obs, act_taus)
+            elif act_taus is not None:  # fresh fractions, so a* is not picked by the target's own samples
+                selector = self.target.head(next_features, act_taus)
+            else:
+                selector = next_dist
             next_action = selector.q_values().argmax(dim=-1)
             target = self.head.target(next_dist, next_action, reward, discount)
         per_sample = self.head.loss(dist, action, target)

@@ -124,11 +124,14 @@ class Head(nn.Module):
 
         dist = head(torso(obs), τ_online)                                        # with grad
         next_dist = target_net(next_obs, τ_target)                                # no grad
-        next_action = argmax_a Q(next_dist)   or, double-Q, argmax_a Q(online(next_obs, τ_act))
+        next_action = argmax_a Q(target_net(next_obs, τ_act))   or, double-Q, argmax_a Q(online(next_obs, τ_act))
         target = head.target(next_dist, next_action, reward, discount)           # TargetDist, no grad
         losses = head.loss(dist, action, target)          # {group: [B]}, "main" always present
         sum_g mean(losses[g] * weight) -> one backward -> clip per group -> step each group's optimizer
 
+    A head that samples τ gets fresh τ_act for the argmax, as in IQN's Algorithm 1 (Dabney et al.
+    2018b), DQN Zoo and Dopamine: picking a* from the same N' samples that then form the target would
+    bias the target upwards. Without sampled fractions τ_act is None and the argmax reads next_dist.
     The methods are called on the ONLINE head (the target network's head is used only through its
     forward), so buffers such as a C51 support are read from the online head.
     """

@@ -268,3 +268,34 @@ def test_state_saved_when_the_iqn_head_owned_its_tau_generator_loads() -> None:
     assert torch.equal(restored._taus(4, "online"), expected)
     for p, q in zip(agent.online.parameters(), restored.online.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+class _TauDependentQuantiles(nn.Module):
+    """F⁻¹(a = 0; τ) = τ − 0.5 (Q = 0, but any finite sample of τ estimates it above or below 0) and
+    F⁻¹(a = 1; τ) = 0: features [B, F], taus [B, N] -> [B, 2, N]."""
+
+    def forward(self, features: Tensor, taus: Tensor) -> Tensor:
+        return torch.stack([taus - 0.5, torch.zeros_like(taus)], dim=1)
+
+
+def test_iqn_picks_the_bootstrap_action_on_fresh_fractions() -> None:
+    """Without double-Q, a* comes from the target net at K fresh fractions (IQN's Algorithm 1, DQN Zoo,
+    Dopamine), not from the N' samples that form the target: a* then agrees with the target samples'
+    own argmax only by chance (half the rows here), instead of always."""
+    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(
+        kind="implicit_quantile", hidden=8, num_cosines=4, num_online_taus=4, num_target_taus=1, num_act_taus=1))
+    agent = build_agent(cfg, (1, OBS_DIM), 2, "cpu", seed=0)
+    agent.target.head.quantile_function = _TauDependentQuantiles()
+    seen = {}
+    head_target = agent.head.target
+
+    def spy(next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
+        seen["own_argmax"], seen["next_action"] = next_dist.q_values().argmax(-1), next_action
+        return head_target(next_dist, next_action, reward, discount)
+
+    agent.head.target = spy
+    n = 512
+    agent.update(make_batch(torch.randn(n, 1, OBS_DIM), torch.zeros(n, dtype=torch.long), torch.zeros(n),
+                            torch.ones(n)))
+    agreement = (seen["own_argmax"] == seen["next_action"]).float().mean()
+    assert 0.4 < agreement < 0.6
