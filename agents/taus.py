@@ -11,15 +11,15 @@ from torch import Tensor
 __all__ = ["TauSampler", "midpoint_taus"]
 
 
-def midpoint_taus(num_taus: int) -> Tensor:
-    """τ̂_i = (2i + 1)/(2N), i = 0 … N−1, as float32 [N]: the centres of N equal probability bins.
+def midpoint_taus(num_taus: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """τ̂_i = (2i + 1)/(2N), i = 0 … N−1, [N] of `dtype`: the centres of N equal probability bins.
 
     QR-DQN's fixed fractions (Dabney et al. 2018a, Lemma 2: the quantiles at these fractions give the
     N-atom uniform distribution closest in W1) and ER-DQN's asymmetries; never 0 or 1.
     """
     if num_taus < 1:
         raise ValueError(f"num_taus must be >= 1; got {num_taus}")
-    return (2 * torch.arange(num_taus, dtype=torch.float32) + 1) / (2 * num_taus)
+    return (2 * torch.arange(num_taus, dtype=dtype) + 1) / (2 * num_taus)
 
 
 class TauSampler:

@@ -224,7 +224,7 @@ def test_quantile_regression_recovers_tau_quantiles(kappa: float, atol: float) -
     rng = np.random.default_rng(0)
     sample = 5.0 * np.concatenate([rng.normal(0.0, 1.0, 600), rng.normal(10.0, 3.0, 300), rng.normal(-20.0, 1.0, 100)])
     num_quantiles = 10
-    taus = midpoint_taus(num_quantiles).double()
+    taus = midpoint_taus(num_quantiles, torch.float64)
     predictions = torch.zeros(1, num_quantiles, dtype=torch.float64, requires_grad=True)
     targets = torch.as_tensor(sample)[None, :]
     opt = torch.optim.SGD([predictions], lr=2.0)
@@ -288,7 +288,7 @@ def test_sorted_quantile_huber_is_exact_at_large_returns(scale: float) -> None:
     g = torch.Generator().manual_seed(11)
     predictions = scale + 2 * torch.randn(8, 32, generator=g, dtype=torch.float64)
     targets = scale + 2 * torch.randn(8, 24, generator=g, dtype=torch.float64)
-    taus = midpoint_taus(32).double()[None, :]
+    taus = midpoint_taus(32, torch.float64)[None, :]
     weights = torch.rand(8, 24, generator=g, dtype=torch.float64).softmax(-1)
     for target_weights in (None, weights):
         fast_loss, fast_grad = _loss_and_grad(quantile_huber_loss, predictions, targets, taus, 1.0, target_weights)

@@ -13,6 +13,7 @@ from agents.taus import TauSampler, midpoint_taus
 def test_midpoint_taus_by_hand() -> None:
     torch.testing.assert_close(midpoint_taus(4), torch.tensor([0.125, 0.375, 0.625, 0.875]))
     torch.testing.assert_close(midpoint_taus(1), torch.tensor([0.5]))
+    assert midpoint_taus(3, torch.float64)[0].item() == 1 / 6
     with pytest.raises(ValueError, match="num_taus must be >= 1; got 0"):
         midpoint_taus(0)
 
