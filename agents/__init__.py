@@ -111,8 +111,6 @@ def _quantile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head
 
 def _implicit_quantile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
     h = cfg.head
-    # Drawn from the RNG build_agent has just seeded: equal build seeds give equal τ streams.
-    tau_seed = int(torch.randint(2**62, ()))
     return ImplicitQuantileHead(
         in_features,
         num_actions,
@@ -123,7 +121,6 @@ def _implicit_quantile_head(cfg: AgentConfig, in_features: int, num_actions: int
         num_target_taus=h.num_target_taus,
         num_act_taus=h.num_act_taus,
         kappa=h.kappa,
-        seed=tau_seed,
     )
 
 
@@ -207,8 +204,8 @@ def build_agent(
         obs_shape: one observation, (S, *frame_shape): (4, 84, 84) for Atari, (1, 4) for CartPole.
         num_actions: size of the (minimal) action set.
         device: where the networks and the exploration generator live.
-        seed: seeds the network initialisation (without touching the global RNG) and the
-            exploration generator; equal seeds give identical agents.
+        seed: seeds the network initialisation (without touching the global RNG), the
+            exploration generator and the τ generator (`Agent`); equal seeds give identical agents.
     """
     _check_choice("head", cfg.head.kind, HEADS)
     _check_choice("torso", cfg.torso, TORSOS)

@@ -2,7 +2,8 @@
 
 `Agent` knows nothing about configs: `agents.build_agent` translates an `AgentConfig` into a
 `QNetwork` and explicit `OptimizerSpec`s. Everything the heads differ in goes through the `Head`
-protocol of `agents/heads.py`.
+contract of `agents/heads.py`; the fractions τ of sampling heads come from the agent's own
+`TauSampler` (`agents/taus.py`).
 
 Host syncs: neither `act` nor `update` calls `.item()`, `.cpu()` or branches on a tensor value, so
 on a GPU they only enqueue kernels; metrics come back as detached device tensors that the logger
@@ -20,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from agents.heads import Head, ReturnDist, gather_action
+from agents.taus import TauSampler
 
 __all__ = ["TransitionBatch", "OptimizerSpec", "OPTIMIZERS", "COMPILE_MODES", "QNetwork", "Agent"]
 
@@ -47,9 +49,8 @@ class OptimizerSpec:
     """How to build the optimizer of one parameter group, as explicit values (no config object).
 
     - "adam": torch.optim.Adam(lr, eps), betas (0.9, 0.999). `fused=None` picks torch's fused
-      kernel when every parameter is on CPU or CUDA: on CPU (2 threads) it cut a batch-32
-      Nature-CNN update by ~3 ms of ~19 ms against the for-loop and foreach versions
-      (tests/agents/test_agent.py::test_update_timing prints the comparison).
+      kernel when every parameter is on CPU or CUDA: one pass over the parameters instead of the
+      for-loop or foreach versions' several (scripts/bench.py times the update).
     - "rmsprop": torch.optim.RMSprop(lr, alpha, eps, centered), momentum 0, foreach kernels.
       NOTE torch adds eps OUTSIDE the square root, θ -= lr·g / (sqrt(v − ḡ²) + eps), whereas
       optax/TF (and the Nature DQN's 0.01 "min squared gradient") add it inside,
@@ -97,20 +98,12 @@ def _compiled_step(optimizer: torch.optim.Optimizer, backend: str) -> Any:
 
 
 class QNetwork(nn.Module):
-    """torso + head: obs [B, S, ...] -> ReturnDist [B, A, N].
-
-    `features(obs)` exposes the torso output [B, F] separately, because FQF's fraction loss needs
-    the features the distribution was computed from.
-    """
+    """torso + head: obs [B, S, ...] -> ReturnDist [B, A, N]."""
 
     def __init__(self, torso: nn.Module, head: Head) -> None:
         super().__init__()
         self.torso = torso
         self.head = head
-
-    def features(self, obs: Tensor) -> Tensor:
-        """obs [B, S, ...] -> features [B, F]."""
-        return self.torso(obs)
 
     def forward(self, obs: Tensor, taus: Tensor | None = None) -> ReturnDist:
         """obs [B, S, ...] (+ taus [B, N] for sampled-fraction heads) -> ReturnDist."""
@@ -127,12 +120,13 @@ class Agent:
         double_q: choose the bootstrap action with the online net and evaluate it with the target
             net (van Hasselt et al. 2016) instead of both with the target net.
         device: where the networks live; `act`/`update` inputs must already be there.
-        seed: seeds the generator of the exploration draws (network init is seeded by the builder).
+        seed: seeds the generator of the exploration draws and the `TauSampler` of the fractions τ
+            (network init is seeded by the builder); equal seeds give equal streams.
         compile: what of the update goes through `torch.compile` (COMPILE_MODES):
             "none": all eager.
             "optimizer": each optimizer step, so the per-parameter elementwise passes fuse into one
                 loop (torch has no fused RMSprop: its centered foreach step makes six passes over
-                the 6.4 MB fc layer, ~2.2 ms on 2 CPU threads, ~0.75 ms compiled).
+                the 6.4 MB fc layer).
             "update": the optimizer steps and the forward passes, target and loss (the backward
                 runs the graph AOTAutograd derived).
             Same results as eager up to float rounding (tests/agents/test_fast_paths.py); the first
@@ -176,6 +170,7 @@ class Agent:
         }
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
+        self.tau_sampler = TauSampler(seed, self.device)
         self.num_updates = 0
         if compile not in COMPILE_MODES:
             raise ValueError(f"unknown compile mode '{compile}'; valid: {', '.join(COMPILE_MODES)}")
@@ -190,12 +185,14 @@ class Agent:
 
     @property
     def head(self) -> Head:
-        """The online network's head (its target/loss/sample_taus are the ones the update calls)."""
+        """The online network's head (its target/loss/num_taus are the ones the update calls)."""
         return self.online.head
 
     def _taus(self, batch_size: int, role: str) -> Tensor | None:
-        """The head's fractions for `role` ("online" | "target" | "act"), or None."""
-        return self.head.sample_taus(batch_size, role, self.device)
+        """Fractions τ ~ U(0, 1) [batch_size, head.num_taus(role)] for `role` (TAU_ROLES), or None
+        for a head that takes none."""
+        num_taus = self.head.num_taus(role)
+        return self.tau_sampler.sample(batch_size, num_taus) if num_taus > 0 else None
 
     @torch.inference_mode()
     def predict(self, obs: Tensor) -> ReturnDist:
@@ -232,7 +229,7 @@ class Agent:
         # Drawn here, in this order, so the τ streams are the same whether or not the losses are compiled.
         online_taus = self._taus(batch_size, "online")
         target_taus = self._taus(batch_size, "target")
-        act_taus = self._taus(batch_size, "act") if self.double_q else None
+        act_taus = self._taus(batch_size, "act")
         group_losses, main_per_sample, q_mean = self._losses_fn(
             batch.obs, batch.action, batch.reward, batch.discount, batch.next_obs, batch.weight,
             online_taus, target_taus, act_taus,
@@ -270,14 +267,19 @@ class Agent:
         Returns ({group: weighted mean loss} with gradient, the main per-sample loss [B] detached,
         the mean online Q of the actions taken, detached).
         """
-        features = self.online.features(obs)
-        dist = self.head(features, online_taus)
+        dist = self.online(obs, online_taus)
         with torch.no_grad():
-            next_dist = self.target(next_obs, target_taus)
-            selector = self.online(next_obs, act_taus) if self.double_q else next_dist
+            next_features = self.target.torso(next_obs)
+            next_dist = self.target.head(next_features, target_taus)
+            if self.double_q:
+                selector = self.online(next_obs, act_taus)
+            elif act_taus is not None:  # fresh fractions, so a* is not picked by the target's own samples
+                selector = self.target.head(next_features, act_taus)
+            else:
+                selector = next_dist
             next_action = selector.q_values().argmax(dim=-1)
             target = self.head.target(next_dist, next_action, reward, discount)
-        per_sample = self.head.loss(dist, action, target, features)
+        per_sample = self.head.loss(dist, action, target)
         group_losses = {name: (per_sample[name] * weight).mean() for name in self.optimizers}
         q_mean = gather_action(dist.q_values().detach(), action).mean()
         return group_losses, per_sample["main"].detach(), q_mean
@@ -295,17 +297,30 @@ class Agent:
         self.target.load_state_dict(self.online.state_dict())
 
     def state_dict(self) -> dict[str, Any]:
-        """Networks, every optimizer, the exploration generator state and `num_updates`."""
+        """Networks, every optimizer, the exploration and τ generators' states and `num_updates`."""
         return {
             "online": self.online.state_dict(),
             "target": self.target.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "generator": self.generator.get_state(),
+            "tau_sampler": self.tau_sampler.state_dict(),
             "num_updates": self.num_updates,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what `state_dict` saved (tensors may come from another device)."""
+        """Restore what `state_dict` saved (tensors may come from another device).
+
+        A state saved before the agent owned the τ generator (no "tau_sampler"; an IQN head kept its
+        generator in the networks as "head._extra_state") loads through `_upgrade_state`. Any other
+        mismatch of keys fails with a ValueError naming the missing and unexpected ones.
+        """
+        state = _upgrade_state(state, self.device.type)
+        missing, unexpected = sorted(set(STATE_KEYS) - set(state)), sorted(set(state) - set(STATE_KEYS))
+        if missing or unexpected:
+            raise ValueError(
+                f"agent state does not match this agent: missing keys {missing}, unexpected keys {unexpected}; "
+                f"expected {list(STATE_KEYS)}"
+            )
         if set(state["optimizers"]) != set(self.optimizers):
             raise ValueError(
                 f"checkpoint optimizer groups {sorted(state['optimizers'])} != {sorted(self.optimizers)}"
@@ -315,4 +330,31 @@ class Agent:
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         self.generator.set_state(state["generator"].cpu())
+        if state["tau_sampler"] is not None:
+            self.tau_sampler.load_state_dict(state["tau_sampler"])
         self.num_updates = int(state["num_updates"])
+
+
+STATE_KEYS = ("online", "target", "optimizers", "generator", "tau_sampler", "num_updates")
+"""The keys of `Agent.state_dict()`."""
+
+_OLD_TAU_STATE_KEY = "head._extra_state"
+
+
+def _upgrade_state(state: Mapping[str, Any], device_type: str) -> Mapping[str, Any]:
+    """Map an agent state saved when the IQN head owned its τ generator to today's layout.
+
+    Such a state has no "tau_sampler"; an IQN head's networks carry "head._extra_state" =
+    {"device_type", "state"} (state None before the first draw), which becomes the agent's τ
+    generator state when it was saved on `device_type`, as the head used it. Otherwise (no draws,
+    another device type, a head that samples no τ) the agent keeps its freshly seeded τ generator (None).
+    """
+    if "tau_sampler" in state or "online" not in state or "target" not in state:
+        return state
+    upgraded = dict(state)
+    upgraded["online"] = {k: v for k, v in state["online"].items() if k != _OLD_TAU_STATE_KEY}
+    upgraded["target"] = {k: v for k, v in state["target"].items() if k != _OLD_TAU_STATE_KEY}
+    old = state["online"].get(_OLD_TAU_STATE_KEY)
+    usable = old is not None and old["state"] is not None and old["device_type"] == device_type
+    upgraded["tau_sampler"] = {"generator": old["state"]} if usable else None
+    return upgraded

@@ -1,9 +1,10 @@
 """Heads: torso features -> a return distribution per action (`ReturnDist`), its target and its loss.
 
-Every agent is the same learner with a different head (DESIGN.md). A head implements the `Head`
-protocol below; the `Agent` only ever calls these five methods, so adding C51, QR-DQN, IQN or FQF means
-writing one `Head` subclass (composing `AtomLinear` and the pure functions of `agents/losses.py`)
-and registering a builder in `agents.HEADS`; the agent does not change.
+Every agent is the same learner with a different head. A head implements the `Head` contract below,
+and the `Agent` calls nothing else, so a new head needs only: a `Head` subclass (composing
+`AtomLinear` or `QuantileFunction` with the pure functions of `agents/losses.py`), a builder for it in
+`agents/__init__.py`, and, if its `param_groups` name a group other than "main", that group's
+optimizer there too; the agent does not change.
 
 Axis order is always [batch, action, atom] = [B, A, N].
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -27,17 +27,22 @@ from agents.losses import (
     impute_expectile_samples,
     quantile_huber_loss,
 )
+from agents.taus import midpoint_taus
 
 __all__ = [
     "TAU_ROLES",
     "ExpectileHead",
     "ReturnDist",
+    "FractionReturnDist",
+    "TargetDist",
     "Head",
     "AtomLinear",
     "ExpectedValueHead",
     "gather_action",
     "CategoricalHead",
+    "MidpointStatisticsHead",
     "QuantileHead",
+    "QuantileRegression",
     "CosineEmbedding",
     "QuantileFunction",
     "ImplicitQuantileHead",
@@ -46,7 +51,7 @@ __all__ = [
 ]
 
 TAU_ROLES = ("online", "target", "act")
-"""Roles of `Head.sample_taus`: online dist on obs, target dist on next_obs, acting / argmax."""
+"""Roles of `Head.num_taus`: online dist on obs, target dist on next_obs, Q for acting and argmax."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,11 +60,13 @@ class ReturnDist:
 
     Attributes:
         values: [B, A, N] atom values: Q itself for N=1 (DQN), the fixed support broadcast for C51,
-            quantile values for QR-DQN/IQN/FQF.
+            quantile values for QR-DQN/IQN/FQF, expectiles for ER-DQN.
         probs: atom probabilities, [B, A, N] or broadcastable to it ([B, 1, N], [1, 1, N]):
-            ones for DQN, softmax(logits) for C51, 1/N for QR-DQN/IQN, τ_{i+1} − τ_i for FQF.
+            ones for DQN, softmax(logits) for C51, 1/N for QR-DQN/IQN, τ_{i+1} − τ_i for FQF
+            (ER-DQN: one-hot at τ = 0.5, the mean, since its values are statistics, not atoms).
         logits: [B, A, N] C51 atom logits (the loss uses log_softmax of these), else None.
-        taus: [B, N] quantile fractions at which `values` are evaluated (IQN/FQF), else None.
+        taus: [B, N] quantile fractions at which `values` are evaluated (QR-DQN/IQN/FQF, ER-DQN's
+            asymmetries), else None.
     """
 
     values: Tensor
@@ -72,16 +79,35 @@ class ReturnDist:
         return (self.values * self.probs).sum(-1)
 
 
-@dataclass
-class WeightedSamples:
-    """Target samples with a probability each: values [B, M], weights [B, M] (rows sum to 1).
+@dataclass(frozen=True, eq=False, kw_only=True)
+class FractionReturnDist(ReturnDist):
+    """FQF's prediction: a `ReturnDist` at the hat fractions plus what its fraction loss reads.
 
-    FQF's target: its target net's quantile values at non-uniform fractions, each carrying the mass
-    τ'_{j+1} − τ'_j of its interval.
+    Attributes:
+        fractions: [B, N + 1] proposed τ_0 = 0 < … < τ_N = 1, with gradient into the proposal net.
+        fraction_log_probs: [B, N] log(τ_{i+1} − τ_i), with gradient (the entropy term).
+        features: [B, F] the torso output, detached (the fraction loss reads F⁻¹ at τ_1 … τ_{N−1}).
+    """
+
+    fractions: Tensor
+    fraction_log_probs: Tensor
+    features: Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class TargetDist:
+    """The bootstrap target of each transition as a distribution on M atoms, what `Head.target` returns.
+
+    Attributes:
+        values: [B, M] atoms: the TD target y (DQN, M = 1), the support (C51), target quantile
+            samples r + d·F⁻¹(s', a'; τ'_j) (QR-DQN/IQN/FQF), imputed samples (ER-DQN).
+        weights: [B, M] each atom's probability (rows sum to 1): C51's projected probabilities,
+            the target net's atom masses for the quantile heads (τ'_{j+1} − τ'_j for FQF); None
+            means 1/M each.
     """
 
     values: Tensor
-    weights: Tensor
+    weights: Tensor | None = None
 
 
 def gather_action(x: Tensor, action: Tensor) -> Tensor:
@@ -91,17 +117,21 @@ def gather_action(x: Tensor, action: Tensor) -> Tensor:
 
 
 class Head(nn.Module):
-    """The protocol every head implements (a base class; override the methods marked required).
+    """The contract every head implements (a base class; override the methods marked required).
 
-    The agent's update, in terms of these methods (B = batch size, Q = q_values):
+    The agent's update, in terms of these methods (B = batch size, Q = q_values; the agent draws
+    τ_role ~ U(0, 1) [B, num_taus(role)] from its own `agents.taus.TauSampler`, None where 0):
 
-        features = torso(obs);                  dist = head(features, head.sample_taus(B, "online"))
-        next_dist = target_net(next_obs, head.sample_taus(B, "target"))            # no grad
-        next_action = argmax_a Q(next_dist)   or, double-Q, argmax_a Q(online(next_obs, taus "act"))
-        target = head.target(next_dist, next_action, reward, discount)             # no grad
-        losses = head.loss(dist, action, target, features)  # {group: [B]}, "main" always present
+        dist = head(torso(obs), τ_online)                                        # with grad
+        next_dist = target_net(next_obs, τ_target)                                # no grad
+        next_action = argmax_a Q(target_net(next_obs, τ_act))   or, double-Q, argmax_a Q(online(next_obs, τ_act))
+        target = head.target(next_dist, next_action, reward, discount)           # TargetDist, no grad
+        losses = head.loss(dist, action, target)          # {group: [B]}, "main" always present
         sum_g mean(losses[g] * weight) -> one backward -> clip per group -> step each group's optimizer
 
+    A head that samples τ gets fresh τ_act for the argmax, as in IQN's Algorithm 1 (Dabney et al.
+    2018b), DQN Zoo and Dopamine: picking a* from the same N' samples that then form the target would
+    bias the target upwards. Without sampled fractions τ_act is None and the argmax reads next_dist.
     The methods are called on the ONLINE head (the target network's head is used only through its
     forward), so buffers such as a C51 support are read from the online head.
     """
@@ -110,32 +140,31 @@ class Head(nn.Module):
         """features [B, F] (+ taus [B, N] for sampled-fraction heads) -> ReturnDist, values [B, A, N]."""
         raise NotImplementedError
 
-    def sample_taus(self, batch_size: int, role: str, device: torch.device | str) -> Tensor | None:
-        """Quantile fractions [batch_size, N_role] for `role` in TAU_ROLES, or None (default).
+    def num_taus(self, role: str) -> int:
+        """How many fractions τ ~ U(0, 1) per row `forward` takes in `role` (TAU_ROLES); 0: none (default).
 
-        Only IQN-like heads sample (N=64 online/target, K=32 act in Dabney et al. 2018b); heads with
-        fixed atoms, and FQF (which proposes its fractions inside forward), return None.
+        Only IQN-like heads sample; heads with fixed atoms, and FQF (which proposes its fractions
+        inside forward), take none.
         """
-        return None
+        return 0
 
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
         """Bootstrap target from the target net's next_dist [B, A, N], next_action [B], reward [B],
         discount [B] (= γ^k (1 − terminated), already built by the replay). Required.
 
-        Returns [B] (DQN), [B, N] target probabilities on the support (C51) or [B, M] target
-        quantile samples (QR-DQN/IQN/FQF). Called under torch.no_grad().
+        Called under torch.no_grad(); returns the target distribution of every transition.
         """
         raise NotImplementedError
 
-    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
         """Per-sample losses keyed by parameter group: {"main": [B], ...}. Required.
 
-        `dist` is the online distribution on obs (with gradient), `action` [B] the actions taken,
-        `target` what `self.target` returned, `features` [B, F] the torso output it was computed from
-        (FQF's fraction loss re-evaluates quantiles on detached features). The agent backpropagates
-        the SUM of all groups' weighted means once, so each entry must carry gradient only into its
-        own group's parameters: detach across groups (e.g. the quantile loss detaches FQF's taus, the
-        fraction loss uses detached features and detached quantile values).
+        `dist` is what this head's forward returned on obs (with gradient), `action` [B] the actions
+        taken, `target` what `self.target` returned. A head whose loss needs more than the
+        distribution (FQF's fraction loss) returns it in its own `ReturnDist` subclass. The agent
+        backpropagates the SUM of all groups' weighted means once, so each entry must carry gradient
+        only into its own group's parameters: detach across groups (e.g. FQF's quantile loss reads
+        detached fractions, its fraction loss detached features and quantile values).
         """
         raise NotImplementedError
 
@@ -210,15 +239,15 @@ class ExpectedValueHead(Head):
         """features [B, F] -> ReturnDist with values [B, A, 1]; `taus` is ignored."""
         return ReturnDist(values=self.net(features), probs=self.probs)
 
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
-        """y = r + d · Q_target(s', a') -> [B] (Mnih et al. 2015, Eq. 2; van Hasselt et al. 2016, Eq. 4
-        when a' comes from the online network)."""
-        return reward + discount * gather_action(next_dist.q_values(), next_action)
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
+        """The point mass y = r + d · Q_target(s', a') -> values [B, 1] (Mnih et al. 2015, Eq. 2;
+        van Hasselt et al. 2016, Eq. 4 when a' comes from the online network)."""
+        return TargetDist((reward + discount * gather_action(next_dist.q_values(), next_action))[:, None])
 
-    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
         """{"main": H_κ(y − Q(s, a))} per sample [B]."""
         q_selected = gather_action(dist.q_values(), action)
-        return {"main": expected_value_td_loss(q_selected, target, self.kappa)}
+        return {"main": expected_value_td_loss(q_selected, target.values[:, 0], self.kappa)}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -258,61 +287,81 @@ class CategoricalHead(Head):
         logits = self.net(features)
         return ReturnDist(values=self.support.expand_as(logits), probs=logits.softmax(-1), logits=logits)
 
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
-        """Φ(r + d·z) under p(s', a') -> [B, N] target probabilities (Algorithm 1)."""
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
+        """Φ(r + d·z) under p(s', a'): the support [B, N] with the projected probabilities [B, N] (Algorithm 1)."""
         next_probs = gather_action(next_dist.probs, next_action)
-        return categorical_projection(next_probs, reward, discount, self.support)
+        projected = categorical_projection(next_probs, reward, discount, self.support)
+        return TargetDist(self.support.expand_as(projected), projected)
 
-    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
-        """{"main": −Σ_i m_i log p_i(s, a)} per sample [B]."""
-        return {"main": categorical_cross_entropy(gather_action(dist.logits, action), target)}
+    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
+        """{"main": −Σ_i m_i log p_i(s, a)} per sample [B], m = the target's weights on the same support."""
+        return {"main": categorical_cross_entropy(gather_action(dist.logits, action), target.weights)}
 
 
-class QuantileHead(Head):
-    """QR-DQN's head (Dabney et al. 2018a): N quantile values per action at fixed fractions.
+def quantile_regression_loss(dist: ReturnDist, action: Tensor, target: TargetDist, kappa: float) -> Tensor:
+    """Quantile Huber loss [B] of the taken action's quantiles (at dist.taus) against the target atoms:
+    QR-DQN's Eq. 10, IQN's Eq. 3 over the N × N' pairs, FQF's quantile loss (weighted by the target's masses)."""
+    return quantile_huber_loss(gather_action(dist.values, action), target.values, dist.taus, kappa, target.weights)
 
-    The fractions are the midpoints τ̂_i = (2i + 1)/(2N), i = 0 … N−1 (Lemma 2: the W1-minimising
-    quantiles of a uniform N-atom distribution), a buffer. forward -> ReturnDist(values = θ [B, A, N],
-    probs = 1/N, taus = τ̂ [B, N] (a broadcast view)). Target: r + d·θ_target(s', a') [B, N] (Algorithm 1);
-    loss: quantile Huber with κ (Eq. 10).
+
+class QuantileRegression:
+    """The target and loss every quantile head shares (QR-DQN, IQN; FQF adds its fraction loss to the
+    loss); mixed into a `Head` whose forward gives quantile values at dist.taus and that sets `kappa`."""
+
+    kappa: float
+
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
+        """The target net's distribution at a', shifted and scaled: atoms r + d·F⁻¹(s', a'; τ'_j) [B, M],
+        each with its probability in next_dist (1/M for QR-DQN and IQN, τ'_{j+1} − τ'_j for FQF).
+
+        QR-DQN's Algorithm 1, IQN's T Z (Dabney et al. 2018b, Eq. 3), FQF's target (Yang et al. 2019)."""
+        values = reward[:, None] + discount[:, None] * gather_action(next_dist.values, next_action)
+        weights = gather_action(torch.broadcast_to(next_dist.probs, next_dist.values.shape), next_action)
+        return TargetDist(values, weights)
+
+    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
+        """{"main": `quantile_regression_loss`} per sample [B]."""
+        return {"main": quantile_regression_loss(dist, action, target, self.kappa)}
+
+
+class MidpointStatisticsHead(Head):
+    """N statistics per action at the fixed fractions τ̂_i = (2i + 1)/(2N) (`midpoint_taus`), a buffer:
+    the forward that QR-DQN's quantiles and ER-DQN's expectiles share. They differ in `probs` (how Q
+    reads the statistics), in their target and in their loss, which each subclass defines.
+
+    forward -> ReturnDist(values [B, A, N], probs, taus = τ̂ [B, N] (a broadcast view)).
     """
 
     def __init__(
-        self,
-        in_features: int,
-        num_actions: int,
-        hidden: int = 512,
-        dueling: bool = False,
-        num_quantiles: int = 200,
-        kappa: float = 1.0,
+        self, in_features: int, num_actions: int, hidden: int, dueling: bool, num_statistics: int, probs: Tensor
     ) -> None:
         super().__init__()
-        if num_quantiles < 1:
-            raise ValueError(f"num_quantiles must be >= 1; got {num_quantiles}")
-        self.net = AtomLinear(in_features, hidden, num_actions, num_quantiles, dueling)
-        self.kappa = kappa
-        midpoints = (2 * torch.arange(num_quantiles, dtype=torch.float32) + 1) / (2 * num_quantiles)
-        self.register_buffer("taus", midpoints[None, :], persistent=False)  # [1, N]
-        self.register_buffer("probs", torch.full((1, 1, num_quantiles), 1.0 / num_quantiles), persistent=False)
+        self.net = AtomLinear(in_features, hidden, num_actions, num_statistics, dueling)
+        self.register_buffer("taus", midpoint_taus(num_statistics)[None, :], persistent=False)  # [1, N]
+        self.register_buffer("probs", probs, persistent=False)  # [1, 1, N]
 
     def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
-        """features [B, F] -> ReturnDist with quantile values [B, A, N]; `taus` is ignored."""
+        """features [B, F] -> ReturnDist with values [B, A, N]; `taus` is ignored."""
         values = self.net(features)
         return ReturnDist(values=values, probs=self.probs, taus=self.taus.expand(values.shape[0], -1))
 
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
-        """T θ_j = r + d·θ_j(s', a') -> [B, N] target samples."""
-        return _shifted_quantiles(next_dist, next_action, reward, discount)
 
-    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
-        """{"main": quantile Huber loss} per sample [B]."""
-        values = gather_action(dist.values, action)
-        return {"main": quantile_huber_loss(values, target, dist.taus, self.kappa)}
+class QuantileHead(QuantileRegression, MidpointStatisticsHead):
+    """QR-DQN's head (Dabney et al. 2018a): N quantile values θ per action at the midpoints τ̂, probs 1/N.
 
+    Target and loss (`QuantileRegression`): r + d·θ_target(s', a') [B, N] (Algorithm 1), quantile
+    Huber with κ (Eq. 10).
+    """
 
-def _shifted_quantiles(next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
-    """r + d·F⁻¹(s', a'; τ'_j) -> [B, M] target samples of every quantile head."""
-    return reward[:, None] + discount[:, None] * gather_action(next_dist.values, next_action)
+    def __init__(
+        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False,
+        num_quantiles: int = 200, kappa: float = 1.0,
+    ) -> None:
+        if num_quantiles < 1:
+            raise ValueError(f"num_quantiles must be >= 1; got {num_quantiles}")
+        uniform = torch.full((1, 1, num_quantiles), 1.0 / num_quantiles)
+        super().__init__(in_features, num_actions, hidden, dueling, num_quantiles, uniform)
+        self.kappa = kappa
 
 
 class CosineEmbedding(nn.Module):
@@ -352,113 +401,40 @@ class QuantileFunction(nn.Module):
         return self.net(modulated).squeeze(-1).transpose(1, 2)  # [B, N, A, 1] -> [B, A, N]
 
 
-class _SeededUniform:
-    """A uniform sampler on its own seeded torch.Generator, made on first use on the draws' device.
-
-    Its state travels in the owning module's state_dict (via get/set_extra_state), so a resumed run
-    continues the same stream of τ. A state saved on another device type is dropped (reseeded).
-    """
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self.generator: torch.Generator | None = None
-        self._device: torch.device | str | None = None  # the device argument of the last draw
-        self._pending_state: dict[str, Any] | None = None
-
-    def rand(self, shape: tuple[int, ...], device: torch.device | str) -> Tensor:
-        """U(0, 1) draws of `shape` on `device`."""
-        if self.generator is None or device != self._device:
-            self._use(device)
-        return torch.rand(shape, generator=self.generator, device=self.generator.device)
-
-    def _use(self, device: torch.device | str) -> None:
-        """Point at `device`'s generator: keep the current one if it already lives there, else make it
-        (seeded, then restored from a pending state saved on the same device type)."""
-        resolved = torch.device(device)
-        if resolved.type == "cuda" and resolved.index is None:
-            resolved = torch.device("cuda", torch.cuda.current_device())
-        if self.generator is None or self.generator.device != resolved or self._pending_state is not None:
-            generator = torch.Generator(device=resolved)
-            generator.manual_seed(self.seed)
-            state = self._pending_state
-            if state is not None and state["device_type"] == resolved.type:
-                generator.set_state(state["state"].cpu())
-            self._pending_state = None
-            self.generator = generator
-        self._device = device
-
-    def state(self) -> dict[str, Any]:
-        """{"device_type", "state"} of the generator (or of the pending state / None before first use)."""
-        if self.generator is None:
-            return self._pending_state or {"device_type": None, "state": None}
-        return {"device_type": self.generator.device.type, "state": self.generator.get_state()}
-
-    def load(self, state: dict[str, Any]) -> None:
-        """Restore `state()`; applied now if a generator exists, else when one is first made."""
-        self._pending_state = state if state["state"] is not None else None
-        if self.generator is not None:
-            self._use(self._device)
-
-
-class ImplicitQuantileHead(Head):
+class ImplicitQuantileHead(QuantileRegression, Head):
     """IQN's head (Dabney et al. 2018b): quantile values at sampled fractions τ ~ U(0, 1).
 
     forward(features, taus [B, N]) -> ReturnDist(values = F⁻¹(τ) [B, A, N], probs = 1/N, taus).
-    `sample_taus` draws N = 64 fractions for the online net, N' = 64 for the target net and K = 32
-    for acting (Sec. 3.2 and Table 2 of the paper), i.i.d. per row from a generator seeded at build.
-    Target: r + d·F⁻¹_target(s', a'; τ'_j) [B, N']; loss: quantile Huber with κ = 1 (Eq. 3).
+    `num_taus` asks the agent for N fractions for the online net, N' for the target net and K for
+    acting (N = N' = 64, K = 32 in Sec. 5 of the paper), drawn i.i.d. per row.
+    Target and loss (`QuantileRegression`): r + d·F⁻¹_target(s', a'; τ'_j) [B, N'], quantile Huber
+    over the N × N' pairs with κ = 1 (Eq. 3).
     """
 
     def __init__(
-        self,
-        in_features: int,
-        num_actions: int,
-        hidden: int = 512,
-        dueling: bool = False,
-        num_cosines: int = 64,
-        num_online_taus: int = 64,
-        num_target_taus: int = 64,
-        num_act_taus: int = 32,
-        kappa: float = 1.0,
-        seed: int = 0,
+        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False, num_cosines: int = 64,
+        num_online_taus: int = 64, num_target_taus: int = 64, num_act_taus: int = 32, kappa: float = 1.0,
     ) -> None:
         super().__init__()
         self.quantile_function = QuantileFunction(in_features, num_actions, hidden, dueling, num_cosines)
-        self.num_taus = {"online": num_online_taus, "target": num_target_taus, "act": num_act_taus}
-        if min(self.num_taus.values()) < 1:
-            raise ValueError(f"every number of fractions must be >= 1; got {self.num_taus}")
+        self.role_taus = {"online": num_online_taus, "target": num_target_taus, "act": num_act_taus}
+        if min(self.role_taus.values()) < 1:
+            raise ValueError(f"every number of fractions must be >= 1; got {self.role_taus}")
         self.kappa = kappa
-        self._uniform = _SeededUniform(seed)
 
-    def sample_taus(self, batch_size: int, role: str, device: torch.device | str) -> Tensor:
-        """τ ~ U(0, 1) i.i.d., [batch_size, N_role] (N = 64 online, N' = 64 target, K = 32 act)."""
-        if role not in self.num_taus:
+    def num_taus(self, role: str) -> int:
+        """N (online), N' (target) or K (act)."""
+        if role not in self.role_taus:
             raise ValueError(f"unknown role '{role}'; valid: {', '.join(TAU_ROLES)}")
-        return self._uniform.rand((batch_size, self.num_taus[role]), device)
+        return self.role_taus[role]
 
     def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
         """features [B, F], taus [B, N] (required) -> ReturnDist with values [B, A, N]."""
         if taus is None:
-            raise ValueError("ImplicitQuantileHead needs taus [B, N]; draw them with sample_taus")
+            raise ValueError("ImplicitQuantileHead needs taus [B, N]; the agent draws num_taus(role) of them")
         values = self.quantile_function(features, taus)
         probs = values.new_full((1, 1, taus.shape[-1]), 1.0 / taus.shape[-1])
         return ReturnDist(values=values, probs=probs, taus=taus)
-
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
-        """r + d·F⁻¹(s', a'; τ'_j) -> [B, N'] target samples."""
-        return _shifted_quantiles(next_dist, next_action, reward, discount)
-
-    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
-        """{"main": quantile Huber loss over the N × N' pairs} per sample [B] (Eq. 3)."""
-        values = gather_action(dist.values, action)
-        return {"main": quantile_huber_loss(values, target, dist.taus, self.kappa)}
-
-    def get_extra_state(self) -> dict[str, Any]:
-        """The τ generator's state, so that a resumed run continues the same stream."""
-        return self._uniform.state()
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        self._uniform.load(state)
 
 
 class FractionProposal(nn.Module):
@@ -487,37 +463,31 @@ class FractionProposal(nn.Module):
         return torch.cat([zeros, inner, zeros + 1.0], dim=-1), log_probs
 
 
-class FractionQuantileHead(Head):
+class FractionQuantileHead(QuantileRegression, Head):
     """FQF's head (Yang et al. 2019): proposed fractions plus an IQN-style quantile function.
 
     forward: P proposes τ_0 … τ_N on detached features; the quantile function is evaluated at the
     hat fractions τ̂_i = (τ_i + τ_{i+1})/2 (detached: the quantile loss does not move the
     fractions), and ReturnDist.probs = τ_{i+1} − τ_i, so q_values() = Σ_i (τ_{i+1} − τ_i) F⁻¹(τ̂_i).
+    It returns a `FractionReturnDist`: the fractions with their gradient into P, for the fraction loss.
     The target net proposes its own fractions on s' (its copy of P), and its N values at those τ̂'
     are the target samples, each weighted by its interval's mass τ'_{j+1} − τ'_j, so the target is
-    exactly the target net's distribution shifted and scaled. The authors' code (microsoft/FQF)
-    weights them equally, which biases the target towards wherever the fractions crowd: harmless at
-    the paper's fraction lr (2.5e-9), where they stay near uniform, but with faster fraction
-    learning (CartPole) the bias feeds back through the fractions and learning collapses.
+    exactly the target net's distribution shifted and scaled (`QuantileRegression.target`). The authors' code
+    (microsoft/FQF) weights them equally, which biases the target towards wherever the fractions
+    crowd: harmless at the paper's fraction lr (2.5e-9), where they stay near uniform, but with
+    faster fraction learning (CartPole) the bias feeds back through the fractions and learning collapses.
 
     loss: {"main": quantile Huber between F⁻¹(s, a; τ̂) and the targets (fractions as constants),
     "fraction": the W1 fraction loss of Proposition 1 − entropy_coef · H(τ_{i+1} − τ_i)}, where the
-    fraction loss re-proposes τ from the detached features (same values as in forward, now with
-    gradient into P) and reads F⁻¹ at τ_1 … τ_{N−1} without gradient.
+    fraction loss takes the proposed τ with their gradient into P and reads F⁻¹ at τ_1 … τ_{N−1}
+    on the detached features without gradient.
     param_groups: {"main": quantile function, "fraction": P}; the agent gives "fraction" its own
     optimizer (RMSProp, lr 2.5e-9 in the paper).
     """
 
     def __init__(
-        self,
-        in_features: int,
-        num_actions: int,
-        hidden: int = 512,
-        dueling: bool = False,
-        num_fractions: int = 32,
-        num_cosines: int = 64,
-        kappa: float = 1.0,
-        entropy_coef: float = 0.0,
+        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False, num_fractions: int = 32,
+        num_cosines: int = 64, kappa: float = 1.0, entropy_coef: float = 0.0,
     ) -> None:
         super().__init__()
         self.proposal = FractionProposal(in_features, num_fractions)
@@ -525,36 +495,26 @@ class FractionQuantileHead(Head):
         self.kappa = kappa
         self.entropy_coef = entropy_coef
 
-    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
-        """features [B, F] -> ReturnDist with values [B, A, N] at τ̂, probs [B, 1, N]; `taus` is ignored."""
+    def forward(self, features: Tensor, taus: Tensor | None = None) -> FractionReturnDist:
+        """features [B, F] -> values [B, A, N] at τ̂, probs [B, 1, N], fractions [B, N + 1]; `taus` is ignored."""
+        detached = features.detach()
+        fractions, log_probs = self.proposal(detached)
         with torch.no_grad():
-            fractions, _ = self.proposal(features)
             hat_taus = (fractions[:, :-1] + fractions[:, 1:]) / 2  # [B, N]
             probs = (fractions[:, 1:] - fractions[:, :-1])[:, None, :]  # [B, 1, N]
         values = self.quantile_function(features, hat_taus)
-        return ReturnDist(values=values, probs=probs, taus=hat_taus)
+        return FractionReturnDist(values=values, probs=probs, taus=hat_taus, fractions=fractions,
+                                  fraction_log_probs=log_probs, features=detached)
 
-    def target(
-        self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor
-    ) -> WeightedSamples:
-        """r + d·F⁻¹(s', a'; τ̂'_j) [B, N] with weights τ'_{j+1} − τ'_j [B, N]."""
-        weights = torch.broadcast_to(next_dist.probs, next_dist.values.shape)
-        return WeightedSamples(_shifted_quantiles(next_dist, next_action, reward, discount),
-                               gather_action(weights, next_action))
-
-    def loss(
-        self, dist: ReturnDist, action: Tensor, target: WeightedSamples, features: Tensor
-    ) -> dict[str, Tensor]:
+    def loss(self, dist: FractionReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
         """{"main": quantile Huber [B], "fraction": W1 fraction loss − entropy_coef · entropy [B]}."""
-        hat_values = gather_action(dist.values, action)  # [B, N]
-        main = quantile_huber_loss(hat_values, target.values, dist.taus, self.kappa, target.weights)
-
-        features = features.detach()
-        fractions, log_probs = self.proposal(features)
-        interior_taus = fractions[:, 1:-1]  # [B, N − 1], with gradient into P
+        main = quantile_regression_loss(dist, action, target, self.kappa)
+        interior_taus = dist.fractions[:, 1:-1]  # [B, N − 1], with gradient into P
         with torch.no_grad():
-            interior_values = gather_action(self.quantile_function(features, interior_taus), action)
-        fraction = fraction_loss(interior_values, hat_values.detach(), interior_taus)
+            interior_values = gather_action(self.quantile_function(dist.features, interior_taus), action)
+            hat_values = gather_action(dist.values, action)
+        fraction = fraction_loss(interior_values, hat_values, interior_taus)
+        log_probs = dist.fraction_log_probs
         entropy = -(log_probs.exp() * log_probs).sum(-1)
         return {"main": main, "fraction": fraction - self.entropy_coef * entropy}
 
@@ -568,10 +528,9 @@ class FractionQuantileHead(Head):
 # ----------------------------------------------------------------------------------------------------
 
 
-
-class ExpectileHead(Head):
+class ExpectileHead(MidpointStatisticsHead):
     """ER-DQN's head (Rowland et al. 2019, "Statistics and samples in distributional RL"): N expectiles
-    per action at fixed asymmetries τ_i = (2i + 1)/(2N), a buffer as QR-DQN's fractions.
+    per action at the asymmetries τ_i = (2i + 1)/(2N), QR-DQN's fractions.
 
     Expectiles are statistics, not atoms: a target built by shifting the target net's expectiles
     (r + γ e_j, as QR-DQN shifts its quantiles) collapses the distribution's spread, because the
@@ -585,41 +544,26 @@ class ExpectileHead(Head):
     """
 
     def __init__(
-        self,
-        in_features: int,
-        num_actions: int,
-        hidden: int = 512,
-        dueling: bool = False,
-        num_expectiles: int = 31,
-        imputation_iterations: int = 10,
+        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False,
+        num_expectiles: int = 31, imputation_iterations: int = 10,
     ) -> None:
-        super().__init__()
         if num_expectiles < 1 or num_expectiles % 2 == 0:
             raise ValueError(
                 f"num_expectiles must be odd and >= 1, so that τ = 0.5 (the mean, used for acting) is one of "
                 f"the (2i + 1)/2N; got {num_expectiles}"
             )
-        self.net = AtomLinear(in_features, hidden, num_actions, num_expectiles, dueling)
-        self.imputation_iterations = imputation_iterations
-        taus = (2 * torch.arange(num_expectiles, dtype=torch.float32) + 1) / (2 * num_expectiles)
-        self.register_buffer("taus", taus[None, :], persistent=False)  # [1, N]
         mean_probs = torch.zeros(1, 1, num_expectiles)
         mean_probs[..., num_expectiles // 2] = 1.0  # τ_{(N-1)/2} = 0.5
-        self.register_buffer("probs", mean_probs, persistent=False)
+        super().__init__(in_features, num_actions, hidden, dueling, num_expectiles, mean_probs)
+        self.imputation_iterations = imputation_iterations
 
-    def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
-        """features [B, F] -> ReturnDist with expectiles [B, A, N]; `taus` is ignored."""
-        values = self.net(features)
-        return ReturnDist(values=values, probs=self.probs, taus=self.taus.expand(values.shape[0], -1))
-
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
-        """r + d·z_j with z imputed from the target expectiles e(s', a*) -> [B, N] target samples."""
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
+        """r + d·z_j with z imputed from the target expectiles e(s', a*) -> [B, N] equally weighted samples."""
         samples = impute_expectile_samples(
             gather_action(next_dist.values, next_action), self.taus, num_iterations=self.imputation_iterations
         )
-        return reward[:, None] + discount[:, None] * samples
+        return TargetDist(reward[:, None] + discount[:, None] * samples)
 
-    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
         """{"main": expectile regression loss} per sample [B]."""
-        values = gather_action(dist.values, action)
-        return {"main": expectile_loss(values, target, dist.taus)}
+        return {"main": expectile_loss(gather_action(dist.values, action), target.values, dist.taus)}

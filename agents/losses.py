@@ -189,8 +189,13 @@ def quantile_huber_sums(
     O(B·N·M). The loss and its derivative are continuous in every t_j, so targets on a boundary may
     fall either side (ties need no care). The derivative per range is (1 − τ) w_j,
     −(1 − τ) w_j (t_j − p)/κ, −τ w_j (t_j − p)/κ and −τ w_j. κ = 0 leaves only the two linear ranges
-    (split at u = 0; a tie u = 0 gets gradient 0, as autograd gives |u|). Sums run in float64: the
-    quadratic ranges expand (t − p)² = t² − 2pt + p², which loses digits in float32 when |t| ≫ κ.
+    (split at u = 0; a tie u = 0 gets gradient 0, as autograd gives |u|).
+
+    Precision: the quadratic ranges expand (t − p)² = t² − 2pt + p² and take differences of prefix
+    sums, which cancel when |t| ≫ κ (at returns ~1e7, even in float64, most of the loss's digits are
+    lost). The loss depends only on u = t − p, so each row's targets and predictions are first
+    shifted by the same constant, the row's median target: the sums then see the spread of the row,
+    not its offset. They also run in float64.
 
     Args and shapes as `quantile_huber_loss`. Returns (loss [B], d loss / d predictions [B, N]),
     both in the predictions' dtype, no autograd graph.
@@ -198,9 +203,11 @@ def quantile_huber_sums(
     batch_size, num_predictions = predictions.shape
     num_targets = targets.shape[1]
     f64 = torch.float64
-    p = predictions.detach().to(f64)
     tau = taus.detach().to(f64).expand(batch_size, num_predictions)
     t_sorted, order = targets.detach().to(f64).sort(dim=1)
+    centre = t_sorted[:, num_targets // 2].unsqueeze(1)  # [B, 1] the median target; u is unchanged by the shift
+    t_sorted = t_sorted - centre
+    p = predictions.detach().to(f64) - centre
     if target_weights is None:
         w = torch.full_like(t_sorted, 1.0 / num_targets)
     else:

@@ -32,12 +32,11 @@ class NatureCNN(nn.Module):
 
     `channels_last=True` stores the conv weights and activations NHWC, which oneDNN convolutions on
     CPU prefer; the flattened feature order is the usual NCHW (C, H, W) one either way, so the
-    option changes speed only, never results beyond float rounding. Measured on 2 CPU threads
-    (torch 2.13): a batch-32 DQN update with fused Adam takes ~15.8 ms channels_last vs ~18.9 ms
-    NCHW (the backward convolutions gain), while inference alone is ~10-20% slower for 8-64 envs;
-    `build_agent` turns it on for CPU devices only (GPU not measured yet). The uint8 batch is
-    reordered to NHWC before the float conversion: reordering the float copy instead cost ~4 ms more
-    per DQN update (three 3.6 MB float temporaries per forward instead of one).
+    option changes speed only, never results beyond float rounding. On CPU the update gains (the
+    backward convolutions are faster NHWC) while inference alone loses a little, so `build_agent`
+    turns it on for CPU devices only (on GPUs it has not been measured). The uint8 batch is reordered
+    to NHWC before the float conversion: reordering the float copy instead makes three 3.6 MB float
+    temporaries per forward instead of one.
     """
 
     def __init__(

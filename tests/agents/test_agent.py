@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import copy
 import io
-import time
-from dataclasses import dataclass
 
 import pytest
 import torch
 from torch import Tensor, nn
 
+from agents import build_agent
 from agents.agent import Agent, OptimizerSpec, QNetwork
-from agents.heads import ExpectedValueHead, Head, ReturnDist
+from agents.config import AgentConfig, HeadConfig
+from agents.heads import ExpectedValueHead, Head, ReturnDist, TargetDist
 from agents.torsos import MLP, NatureCNN
-
-try:
-    from replay.buffer import Batch
-except ImportError:  # the replay package is written in parallel; same fields as INTERFACES.md
-
-    @dataclass(frozen=True)
-    class Batch:
-        obs: Tensor
-        action: Tensor
-        reward: Tensor
-        discount: Tensor
-        next_obs: Tensor
-        weight: Tensor
-        index: Tensor
-
+from replay.buffer import Batch
 
 OBS_DIM = 4
 
@@ -224,12 +210,12 @@ class TwoGroupHead(Head):
     def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
         return self.main(features)
 
-    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> Tensor:
+    def target(self, next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
         return self.main.target(next_dist, next_action, reward, discount)
 
-    def loss(self, dist: ReturnDist, action: Tensor, target: Tensor, features: Tensor) -> dict[str, Tensor]:
+    def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
         extra = (self.extra - 1.0).square().expand(action.shape[0])
-        return {"main": self.main.loss(dist, action, target, features)["main"], "fraction": extra}
+        return {"main": self.main.loss(dist, action, target)["main"], "fraction": extra}
 
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"main": list(self.main.parameters()), "fraction": [self.extra]}
@@ -254,46 +240,62 @@ def test_extra_param_group_gets_its_own_optimizer_and_metrics() -> None:
     assert 0.0 < net.head.extra.item() < 1.0
 
 
-def test_update_timing_nature_cnn_batch32(capsys: pytest.CaptureFixture[str]) -> None:
-    """Measure (print, not assert) one batch-32 DQN update on the Nature CNN, CPU, 2 threads, eager."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        g = torch.Generator().manual_seed(0)
-        n = 32
-        obs = torch.randint(0, 256, (n, 4, 84, 84), dtype=torch.uint8, generator=g)
-        next_obs = torch.randint(0, 256, (n, 4, 84, 84), dtype=torch.uint8, generator=g)
-        batch = make_batch(
-            obs,
-            torch.randint(0, 6, (n,), generator=g),
-            torch.randn(n, generator=g),
-            torch.full((n,), 0.99),
-            next_obs,
-        )
-        variants = {}
-        for channels_last in (True, False):
-            for fused in (True, False):
-                torch.manual_seed(0)
-                net = QNetwork(NatureCNN(channels_last=channels_last), ExpectedValueHead(3136, 6))
-                spec = OptimizerSpec("adam", lr=2.5e-4, eps=3.125e-4, max_grad_norm=10.0, fused=fused)
-                variants[(channels_last, fused)] = Agent(net, optimizers={"main": spec})
-        times: dict[tuple[bool, bool], list[float]] = {k: [] for k in variants}
-        for agent in variants.values():
-            agent.update(batch)
-        for _ in range(6):  # interleaved, so load from other processes hits every variant alike
-            for key, agent in variants.items():
-                start = time.perf_counter()
-                agent.update(batch)
-                times[key].append(time.perf_counter() - start)
-        with capsys.disabled():
-            for (channels_last, fused), ts in times.items():
-                ts.sort()
-                print(
-                    f"\nDQN update B=32 NatureCNN cpu 2 threads: channels_last={channels_last!s:5} "
-                    f"fused_adam={fused!s:5} median {1e3 * ts[len(ts) // 2]:.1f} ms, "
-                    f"min {1e3 * ts[0]:.1f} ms",
-                    end="",
-                )
-            print()
-    finally:
-        torch.set_num_threads(threads)
+def _iqn_agent(seed: int = 0) -> Agent:
+    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(kind="implicit_quantile", hidden=8, num_cosines=4))
+    return build_agent(cfg, (1, OBS_DIM), 2, "cpu", seed=seed)
+
+
+def test_load_state_dict_names_missing_and_unexpected_keys() -> None:
+    agent = mlp_agent()
+    state = agent.state_dict()
+    del state["tau_sampler"], state["generator"]
+    state["replay"] = {}
+    with pytest.raises(ValueError, match=r"missing keys \['generator'\], unexpected keys \['replay'\]"):
+        agent.load_state_dict(state)
+
+
+def test_state_saved_when_the_iqn_head_owned_its_tau_generator_loads() -> None:
+    """The old layout: no "tau_sampler"; the head's generator state in the networks as "head._extra_state"."""
+    agent = _iqn_agent()
+    agent.act(torch.randn(2, 1, OBS_DIM), epsilon=0.0)
+    state = agent.state_dict()
+    old_generator = state.pop("tau_sampler")["generator"]
+    for net in ("online", "target"):
+        state[net]["head._extra_state"] = {"device_type": "cpu", "state": old_generator}
+    expected = agent._taus(4, "online")
+    restored = _iqn_agent(seed=3)
+    restored.load_state_dict(state)
+    assert torch.equal(restored._taus(4, "online"), expected)
+    for p, q in zip(agent.online.parameters(), restored.online.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+class _TauDependentQuantiles(nn.Module):
+    """F⁻¹(a = 0; τ) = τ − 0.5 (Q = 0, but any finite sample of τ estimates it above or below 0) and
+    F⁻¹(a = 1; τ) = 0: features [B, F], taus [B, N] -> [B, 2, N]."""
+
+    def forward(self, features: Tensor, taus: Tensor) -> Tensor:
+        return torch.stack([taus - 0.5, torch.zeros_like(taus)], dim=1)
+
+
+def test_iqn_picks_the_bootstrap_action_on_fresh_fractions() -> None:
+    """Without double-Q, a* comes from the target net at K fresh fractions (IQN's Algorithm 1, DQN Zoo,
+    Dopamine), not from the N' samples that form the target: a* then agrees with the target samples'
+    own argmax only by chance (half the rows here), instead of always."""
+    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(
+        kind="implicit_quantile", hidden=8, num_cosines=4, num_online_taus=4, num_target_taus=1, num_act_taus=1))
+    agent = build_agent(cfg, (1, OBS_DIM), 2, "cpu", seed=0)
+    agent.target.head.quantile_function = _TauDependentQuantiles()
+    seen = {}
+    head_target = agent.head.target
+
+    def spy(next_dist: ReturnDist, next_action: Tensor, reward: Tensor, discount: Tensor) -> TargetDist:
+        seen["own_argmax"], seen["next_action"] = next_dist.q_values().argmax(-1), next_action
+        return head_target(next_dist, next_action, reward, discount)
+
+    agent.head.target = spy
+    n = 512
+    agent.update(make_batch(torch.randn(n, 1, OBS_DIM), torch.zeros(n, dtype=torch.long), torch.zeros(n),
+                            torch.ones(n)))
+    agreement = (seen["own_argmax"] == seen["next_action"]).float().mean()
+    assert 0.4 < agreement < 0.6

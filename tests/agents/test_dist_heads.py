@@ -1,38 +1,29 @@
-"""Shapes, invariants and gradient routing of the C51, QR-DQN, IQN and FQF heads."""
+"""Shapes, invariants and gradient routing of the C51, QR-DQN, IQN and FQF heads under the `Head` contract."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
 from agents import build_agent
 from agents.config import AgentConfig, HeadConfig
 from agents.heads import (
+    TAU_ROLES,
     CategoricalHead,
     CosineEmbedding,
-    FractionProposal,
     FractionQuantileHead,
+    FractionReturnDist,
     Head,
     ImplicitQuantileHead,
     QuantileHead,
     ReturnDist,
-    WeightedSamples,
+    TargetDist,
 )
-from agents.losses import categorical_projection, fraction_loss
+from agents.losses import categorical_projection
 
 B, F, A = 5, 12, 3
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks: one intra-op thread is ~20x faster than two on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _heads(dueling: bool) -> dict[str, Head]:
@@ -47,11 +38,10 @@ def _heads(dueling: bool) -> dict[str, Head]:
 
 @pytest.mark.parametrize("dueling", [False, True])
 @pytest.mark.parametrize("name", ["c51", "qrdqn", "iqn", "fqf"])
-def test_head_protocol_shapes(name: str, dueling: bool) -> None:
+def test_head_contract_shapes(name: str, dueling: bool) -> None:
     head = _heads(dueling)[name]
     features = torch.randn(B, F)
-    taus = head.sample_taus(B, "online", "cpu")
-    dist = head(features, taus)
+    dist = head(features, _taus(head, "online"))
     assert isinstance(dist, ReturnDist)
     num_atoms = dist.values.shape[-1]
     assert dist.values.shape == (B, A, num_atoms)
@@ -63,12 +53,22 @@ def test_head_protocol_shapes(name: str, dueling: bool) -> None:
 
     action = torch.randint(A, (B,))
     with torch.no_grad():
-        next_dist = head(torch.randn(B, F), head.sample_taus(B, "target", "cpu"))
+        next_dist = head(torch.randn(B, F), _taus(head, "target"))
         target = head.target(next_dist, action, torch.randn(B), torch.full((B,), 0.9))
-    losses = head.loss(dist, action, target, features)
+    assert isinstance(target, TargetDist) and target.values.dim() == 2 and target.values.shape[0] == B
+    if target.weights is not None:
+        assert target.weights.shape == target.values.shape
+        torch.testing.assert_close(target.weights.sum(-1), torch.ones(B))
+    losses = head.loss(dist, action, target)
     assert set(losses) == set(head.param_groups())
     for value in losses.values():
         assert value.shape == (B,) and torch.isfinite(value).all()
+
+
+def _taus(head: Head, role: str) -> torch.Tensor | None:
+    """What the agent passes: [B, num_taus(role)] fractions τ ~ U(0, 1), or None."""
+    num_taus = head.num_taus(role)
+    return torch.rand(B, num_taus) if num_taus else None
 
 
 def test_param_groups_partition_parameters() -> None:
@@ -89,10 +89,11 @@ def test_categorical_head_support_target_and_loss() -> None:
     reward, discount = torch.randn(B), torch.rand(B)
     target = head.target(dist, action, reward, discount)
     expected = categorical_projection(dist.probs[torch.arange(B), action], reward, discount, head.support)
-    torch.testing.assert_close(target, expected)
-    loss = head.loss(dist, action, target, torch.randn(B, F))["main"]
+    torch.testing.assert_close(target.weights, expected)
+    torch.testing.assert_close(target.values, head.support.expand(B, -1))
+    loss = head.loss(dist, action, target)["main"]
     log_p = dist.logits[torch.arange(B), action].log_softmax(-1)
-    torch.testing.assert_close(loss, -(target * log_p).sum(-1))
+    torch.testing.assert_close(loss, -(expected * log_p).sum(-1))
 
 
 def test_quantile_head_midpoints_and_target() -> None:
@@ -102,7 +103,9 @@ def test_quantile_head_midpoints_and_target() -> None:
     action = torch.tensor([2, 1, 0, 0, 1])
     reward, discount = torch.randn(B), torch.rand(B)
     target = head.target(dist, action, reward, discount)
-    torch.testing.assert_close(target, reward[:, None] + discount[:, None] * dist.values[torch.arange(B), action])
+    shifted = reward[:, None] + discount[:, None] * dist.values[torch.arange(B), action]
+    torch.testing.assert_close(target.values, shifted)
+    torch.testing.assert_close(target.weights, torch.full((B, 8), 1 / 8))
 
 
 def test_cosine_embedding_formula() -> None:
@@ -115,44 +118,14 @@ def test_cosine_embedding_formula() -> None:
     torch.testing.assert_close(embedding(taus), expected)
 
 
-def test_iqn_taus_per_role_and_seeded_stream() -> None:
-    head = ImplicitQuantileHead(F, A, num_online_taus=64, num_target_taus=48, num_act_taus=32, seed=3)
-    shapes = {role: head.sample_taus(4, role, "cpu").shape for role in ("online", "target", "act")}
-    assert shapes == {"online": (4, 64), "target": (4, 48), "act": (4, 32)}
-    taus = head.sample_taus(1000, "online", "cpu")
-    assert taus.min() >= 0 and taus.max() < 1 and abs(float(taus.mean()) - 0.5) < 0.01
-    with pytest.raises(ValueError, match="valid"):
-        head.sample_taus(4, "behaviour", "cpu")
+def test_iqn_takes_its_number_of_taus_per_role() -> None:
+    head = ImplicitQuantileHead(F, A, num_online_taus=64, num_target_taus=48, num_act_taus=32)
+    assert [head.num_taus(role) for role in TAU_ROLES] == [64, 48, 32]
+    with pytest.raises(ValueError, match="valid: online, target, act"):
+        head.num_taus("behaviour")
     with pytest.raises(ValueError, match="taus"):
         head(torch.randn(2, F))
-    same, other = ImplicitQuantileHead(F, A, seed=3), ImplicitQuantileHead(F, A, seed=4)
-    first = same.sample_taus(2, "online", "cpu")
-    assert torch.equal(first, ImplicitQuantileHead(F, A, seed=3).sample_taus(2, "online", "cpu"))
-    assert not torch.equal(first, other.sample_taus(2, "online", "cpu"))
-
-
-def test_iqn_tau_stream_does_not_restart_when_the_device_is_spelled_differently() -> None:
-    head, reference = ImplicitQuantileHead(F, A, seed=7), ImplicitQuantileHead(F, A, seed=7)
-    draws = [head.sample_taus(2, "act", device) for device in ("cpu", torch.device("cpu"), "cpu")]
-    expected = [reference.sample_taus(2, "act", "cpu") for _ in range(3)]
-    for got, want in zip(draws, expected, strict=True):
-        assert torch.equal(got, want)
-
-
-def test_iqn_tau_stream_survives_state_dict_round_trip() -> None:
-    head = ImplicitQuantileHead(F, A, seed=5)
-    head.sample_taus(3, "online", "cpu")
-    state = head.state_dict()
-    expected = head.sample_taus(3, "online", "cpu")
-    restored = ImplicitQuantileHead(F, A, seed=99)
-    restored.load_state_dict(state)
-    assert torch.equal(restored.sample_taus(3, "online", "cpu"), expected)
-
-
-def test_iqn_build_agent_seeds_the_tau_stream() -> None:
-    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(kind="implicit_quantile", hidden=8))
-    taus = [build_agent(cfg, (1, 4), 2, "cpu", seed=s).head.sample_taus(2, "act", "cpu") for s in (0, 0, 1)]
-    assert torch.equal(taus[0], taus[1]) and not torch.equal(taus[0], taus[2])
+    assert all(h.num_taus("online") == 0 for name, h in _heads(dueling=False).items() if name != "iqn")
 
 
 def test_fqf_fractions_start_uniform() -> None:
@@ -163,10 +136,6 @@ def test_fqf_fractions_start_uniform() -> None:
     dist = head(features)
     torch.testing.assert_close(dist.taus, ((torch.arange(8.0) + 0.5) / 8).expand(B, -1))
     torch.testing.assert_close(dist.probs, torch.full((B, 1, 8), 1 / 8))
-
-
-def _equal_weights(values: torch.Tensor) -> WeightedSamples:
-    return WeightedSamples(values, torch.full_like(values, 1.0 / values.shape[-1]))
 
 
 def test_fqf_target_weights_samples_by_their_interval_mass() -> None:
@@ -193,8 +162,10 @@ def test_fqf_gradients_stay_in_their_groups() -> None:
     features = torch.randn(B, F, requires_grad=True)
     action = torch.randint(A, (B,))
     dist = head(features)
-    target = WeightedSamples(torch.randn(B, 8), torch.softmax(torch.randn(B, 8), dim=-1))
-    losses = head.loss(dist, action, target, features)
+    assert isinstance(dist, FractionReturnDist) and dist.fractions.requires_grad
+    assert not dist.features.requires_grad and not dist.taus.requires_grad and not dist.probs.requires_grad
+    target = TargetDist(torch.randn(B, 8), torch.softmax(torch.randn(B, 8), dim=-1))
+    losses = head.loss(dist, action, target)
 
     losses["main"].sum().backward(retain_graph=True)
     assert all(p.grad is None for p in head.proposal.parameters())
@@ -216,7 +187,7 @@ def test_fqf_fraction_gradient_is_prop1_through_the_head() -> None:
     features = torch.randn(B, F)
     action = torch.randint(A, (B,))
     dist = head(features)
-    losses = head.loss(dist, action, _equal_weights(torch.randn(B, 8)), features)
+    losses = head.loss(dist, action, TargetDist(torch.randn(B, 8)))
     fractions, _ = head.proposal(features)
     interior = fractions[:, 1:-1]
     (grad,) = torch.autograd.grad(losses["fraction"].sum(), head.proposal.linear.weight)
@@ -245,50 +216,10 @@ def test_fqf_entropy_term_raises_entropy() -> None:
         dist = head(features)
         optimizer.zero_grad()
         # a target equal to the current values: the W1 part is tiny next to the entropy term
-        head.loss(dist, torch.zeros(B, dtype=torch.long), _equal_weights(dist.values[:, 0].detach()), features)[
-            "fraction"
-        ].mean().backward()
+        target = TargetDist(dist.values[:, 0].detach())
+        head.loss(dist, torch.zeros(B, dtype=torch.long), target)["fraction"].mean().backward()
         optimizer.step()
     assert entropy() > before + 0.1
-
-
-def _w1_to_staircase(taus: np.ndarray, quantile_fn, grid: int = 4001) -> float:
-    """∫ |F⁻¹(ω) − F⁻¹(τ̂_i)| over each [τ_i, τ_{i+1}] (the W1 error FQF minimises), trapezoid rule."""
-    total = 0.0
-    for lo, hi in zip(taus[:-1], taus[1:], strict=True):
-        omega = np.linspace(lo, hi, grid)
-        gap = np.abs(quantile_fn(omega) - quantile_fn((lo + hi) / 2))
-        total += float(np.sum((gap[1:] + gap[:-1]) / 2 * np.diff(omega)))
-    return total
-
-
-def test_fraction_proposal_minimises_w1_of_a_known_quantile_function() -> None:
-    """P trained by fraction_loss alone reaches Proposition 1's stationary point, lowering W1."""
-    torch.manual_seed(0)
-
-    def quantile_fn(x):  # a skewed, increasing quantile function (exponential-like tail)
-        return -torch.log1p(-0.999 * x) if torch.is_tensor(x) else -np.log1p(-0.999 * np.asarray(x))
-
-    num_fractions = 6
-    proposal = FractionProposal(4, num_fractions)
-    features = torch.ones(1, 4)
-    optimizer = torch.optim.Adam(proposal.parameters(), lr=0.02)
-    uniform = proposal(features)[0].detach()[0].numpy().astype(np.float64)
-    for _ in range(1500):
-        fractions, _ = proposal(features)
-        interior = fractions[:, 1:-1]
-        hats = (fractions[:, 1:] + fractions[:, :-1]) / 2
-        loss = fraction_loss(quantile_fn(interior).detach(), quantile_fn(hats).detach(), interior)
-        optimizer.zero_grad()
-        loss.sum().backward()
-        optimizer.step()
-    fractions = proposal(features)[0].detach()[0].double()
-    assert (fractions.diff() > 0).all() and fractions[0] == 0 and fractions[-1] == 1
-    hats = (fractions[1:] + fractions[:-1]) / 2
-    stationarity = 2 * quantile_fn(fractions[1:-1]) - quantile_fn(hats[1:]) - quantile_fn(hats[:-1])
-    assert stationarity.abs().max() < 1e-3
-    learned_w1 = _w1_to_staircase(fractions.numpy(), quantile_fn)
-    assert learned_w1 < 0.85 * _w1_to_staircase(uniform, quantile_fn)
 
 
 def test_fqf_fractions_sorted_and_entropy_finite_while_training() -> None:
@@ -305,7 +236,7 @@ def test_fqf_fractions_sorted_and_entropy_finite_while_training() -> None:
         batch = _RandomBatch(obs, gen)
         metrics = agent.update(batch)
         assert torch.isfinite(metrics["fraction_loss"]) and torch.isfinite(metrics["loss"])
-    fractions, log_probs = agent.head.proposal(agent.online.features(obs))
+    fractions, log_probs = agent.head.proposal(agent.online.torso(obs))
     entropy = -(log_probs.exp() * log_probs).sum(-1)
     assert torch.isfinite(entropy).all()
     assert (fractions.diff(dim=-1) >= 0).all()

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from agents.heads import AtomLinear, ExpectedValueHead, Head, ReturnDist, gather_action
+from agents.heads import AtomLinear, ExpectedValueHead, Head, ReturnDist, TargetDist, gather_action
 from agents.losses import huber
 from agents.torsos import MLP, NatureCNN
 
@@ -80,17 +80,17 @@ def test_expected_value_head_protocol() -> None:
     dist = head(features)
     assert dist.values.shape == (4, 3, 1)
     assert torch.equal(dist.q_values(), dist.values[..., 0])
-    assert head.sample_taus(4, "online", "cpu") is None
+    assert head.num_taus("online") == 0
     assert set(head.param_groups()) == {"main"}
     assert len(head.param_groups()["main"]) == len(list(head.parameters()))
 
     next_dist = ReturnDist(values=torch.tensor([[[1.0], [4.0]], [[2.0], [3.0]]]), probs=torch.ones(1, 1, 1))
     target = head.target(next_dist, torch.tensor([1, 0]), torch.tensor([1.0, -1.0]), torch.tensor([0.5, 0.0]))
-    assert torch.allclose(target, torch.tensor([1.0 + 0.5 * 4.0, -1.0]))
+    assert torch.allclose(target.values, torch.tensor([[1.0 + 0.5 * 4.0], [-1.0]])) and target.weights is None
 
     action = torch.tensor([0, 2, 1, 1])
     y = torch.tensor([0.0, 1.0, 2.0, -3.0])
-    losses = head.loss(dist, action, y, features)
+    losses = head.loss(dist, action, TargetDist(y[:, None]))
     assert set(losses) == {"main"} and losses["main"].shape == (4,)
     q_selected = dist.q_values()[torch.arange(4), action]
     assert torch.allclose(losses["main"], huber(y - q_selected, 1.0))
