@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from agents import build_agent
-from agents.config import AgentConfig, HeadConfig
+from agents.config import AgentConfig, FractionQuantileHeadConfig, ImplicitQuantileHeadConfig
 from agents.heads import (
     CategoricalHead,
     CosineEmbedding,
@@ -150,7 +150,7 @@ def test_iqn_tau_stream_survives_state_dict_round_trip() -> None:
 
 
 def test_iqn_build_agent_seeds_the_tau_stream() -> None:
-    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(kind="implicit_quantile", hidden=8))
+    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=ImplicitQuantileHeadConfig(hidden=8))
     taus = [build_agent(cfg, (1, 4), 2, "cpu", seed=s).head.sample_taus(2, "act", "cpu") for s in (0, 0, 1)]
     assert torch.equal(taus[0], taus[1]) and not torch.equal(taus[0], taus[2])
 
@@ -296,7 +296,7 @@ def test_fqf_fractions_sorted_and_entropy_finite_while_training() -> None:
     cfg = AgentConfig(
         torso="mlp",
         mlp_hidden=[16],
-        head=HeadConfig(kind="fraction_quantile", hidden=16, num_quantiles=8, num_cosines=8, fraction_lr=1e-2),
+        head=FractionQuantileHeadConfig(hidden=16, num_fractions=8, num_cosines=8, fraction_lr=1e-2),
     )
     agent = build_agent(cfg, (1, 4), 2, "cpu", seed=0)
     gen = torch.Generator().manual_seed(0)

@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from agents import Agent, ImplicitQuantileHead, build_agent
-from agents.config import AgentConfig, HeadConfig, OptimConfig
+from agents.config import HEAD_CONFIGS, AgentConfig, OptimConfig
 from replay.buffer import Batch
 
 GAMMA = 0.9
@@ -136,7 +136,7 @@ AGENTS: dict[str, tuple[dict[str, Any], float | None, bool]] = {
         True,
     ),
     # fraction lr small enough that N = 20 fractions stay near uniform (see the module docstring)
-    "fqf": ({"kind": "fraction_quantile", "num_quantiles": 20, "kappa": 0.0, "fraction_lr": 1e-5}, 0.45, True),
+    "fqf": ({"kind": "fraction_quantile", "num_fractions": 20, "kappa": 0.0, "fraction_lr": 1e-5}, 0.45, True),
 }
 
 
@@ -145,7 +145,7 @@ def train(head_overrides: dict[str, Any], num_updates: int = 3000, seed: int = 0
     cfg = AgentConfig(
         torso="mlp",
         mlp_hidden=[64],
-        head=HeadConfig(hidden=64, **head_overrides),
+        head=HEAD_CONFIGS[head_overrides["kind"]](hidden=64, **head_overrides),
         optim=OptimConfig(name="adam", lr=2e-3, eps=1e-6, max_grad_norm=10.0),
     )
     agent = build_agent(cfg, (1, NUM_STATES), NUM_ACTIONS, "cpu", seed=seed)
