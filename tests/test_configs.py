@@ -97,6 +97,14 @@ def test_classic_experiments_keep_the_run_dir_and_retune_agent_replay_trainer(ex
     assert (cfg.trainer.total_frames, cfg.replay.capacity) == budget
 
 
+def test_every_experiment_head_file_names_an_experiment_and_an_agent():
+    """train.yaml merges them with an optional entry: a misnamed file would be skipped without a word."""
+    files = sorted((ROOT / "configs" / "experiment_head").glob("*/*.yaml"))
+    assert files
+    for path in files:
+        assert path.parent.name in EXPERIMENTS and path.stem in AGENTS, path
+
+
 def test_env_files_describe_only_the_env():
     for path in (ROOT / "configs" / "env").glob("*.yaml"):
         text = path.read_text(encoding="utf-8")
