@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from training.config import TrainConfig, register_configs
 from training.loop import run
+from training.overrides import check_overrides
 from training.rundir import RunDirError, remove_unused_run_dir
 from training.sweep import finish_sweep, run_sweep_job
 from training.validation import ConfigError
@@ -40,6 +41,11 @@ def main(cfg: DictConfig) -> str:
 
 
 if __name__ == "__main__":
+    try:
+        check_overrides(sys.argv[1:])  # a misspelt key fails here with a "did you mean", before Hydra starts
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        sys.exit(2)
     try:
         main()
     finally:

@@ -1,9 +1,9 @@
 """What learns: torsos, heads, losses, and the Agent that acts and updates.
 
 `build_agent` is the only place an `AgentConfig` is read; below it every object takes explicit values.
-Registries (each entry is one line plus a small builder function):
+Registries (the torso and optimizer entries are small builder functions):
 - `TORSOS[cfg.torso](cfg, obs_shape, device) -> nn.Module` with `.out_features`;
-- `HEADS[cfg.head.kind](cfg, in_features, num_actions) -> Head`;
+- `HEADS[cfg.head.kind]`: the head class, built by `build_head` from the kind's schema (`agents/config.py`);
 - `GROUP_OPTIMIZERS[group](cfg) -> OptimizerSpec` for each group a head's `param_groups()` returns.
 """
 
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from agents.agent import OPTIMIZERS, Agent, OptimizerSpec, QNetwork
-from agents.config import AgentConfig
+from agents.config import AgentConfig, HeadConfig
 from agents.heads import (
     AtomLinear,
     CategoricalHead,
@@ -50,6 +50,7 @@ __all__ = [
     "ReturnDist",
     "TORSOS",
     "build_agent",
+    "build_head",
 ]
 
 
@@ -83,78 +84,20 @@ TORSOS: dict[str, Callable[[AgentConfig, tuple[int, ...], torch.device], nn.Modu
 
 
 # --- heads ------------------------------------------------------------------------------------------
-def _expected_value_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
-    return ExpectedValueHead(
-        in_features, num_actions, hidden=cfg.head.hidden, dueling=cfg.dueling, kappa=cfg.head.kappa
-    )
-
-
-def _categorical_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
-    h = cfg.head
-    return CategoricalHead(
-        in_features,
-        num_actions,
-        hidden=h.hidden,
-        dueling=cfg.dueling,
-        num_atoms=h.num_atoms,
-        v_min=h.v_min,
-        v_max=h.v_max,
-    )
-
-
-def _quantile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
-    h = cfg.head
-    return QuantileHead(
-        in_features, num_actions, hidden=h.hidden, dueling=cfg.dueling, num_quantiles=h.num_quantiles, kappa=h.kappa
-    )
-
-
-def _implicit_quantile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
-    h = cfg.head
-    return ImplicitQuantileHead(
-        in_features,
-        num_actions,
-        hidden=h.hidden,
-        dueling=cfg.dueling,
-        num_cosines=h.num_cosines,
-        num_online_taus=h.num_online_taus,
-        num_target_taus=h.num_target_taus,
-        num_act_taus=h.num_act_taus,
-        kappa=h.kappa,
-    )
-
-
-def _fraction_quantile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
-    """FQF: `num_quantiles` is the number of proposed fractions N (32 in Yang et al. 2019)."""
-    h = cfg.head
-    return FractionQuantileHead(
-        in_features,
-        num_actions,
-        hidden=h.hidden,
-        dueling=cfg.dueling,
-        num_fractions=h.num_quantiles,
-        num_cosines=h.num_cosines,
-        kappa=h.kappa,
-        entropy_coef=h.entropy_coef,
-    )
-
-
-def _expectile_head(cfg: AgentConfig, in_features: int, num_actions: int) -> Head:
-    """ER-DQN (Rowland et al. 2019): `num_expectiles` statistics per action, odd so that τ = 0.5 is one."""
-    h = cfg.head
-    return ExpectileHead(
-        in_features, num_actions, hidden=h.hidden, dueling=cfg.dueling, num_expectiles=h.num_expectiles
-    )
-
-
-HEADS: dict[str, Callable[[AgentConfig, int, int], Head]] = {
-    "expected_value": _expected_value_head,
-    "categorical": _categorical_head,
-    "quantile": _quantile_head,
-    "implicit_quantile": _implicit_quantile_head,
-    "fraction_quantile": _fraction_quantile_head,
-    "expectile": _expectile_head,
+HEADS: dict[str, type[Head]] = {
+    "expected_value": ExpectedValueHead,
+    "categorical": CategoricalHead,
+    "quantile": QuantileHead,
+    "implicit_quantile": ImplicitQuantileHead,
+    "fraction_quantile": FractionQuantileHead,
+    "expectile": ExpectileHead,
 }
+
+
+def build_head(cfg: HeadConfig, in_features: int, num_actions: int, dueling: bool) -> Head:
+    """The head `cfg.kind` names, built from its schema's `head_kwargs()` (agents/config.py)."""
+    head_class = HEADS[cfg.kind]
+    return head_class(in_features, num_actions, dueling=dueling, **cfg.head_kwargs())
 
 
 # --- optimizers per parameter group -----------------------------------------------------------------
@@ -215,7 +158,7 @@ def build_agent(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         torso = TORSOS[cfg.torso](cfg, obs_shape, device)
-        head = HEADS[cfg.head.kind](cfg, torso.out_features, num_actions)
+        head = build_head(cfg.head, torso.out_features, num_actions, cfg.dueling)
     groups = head.param_groups()
     for group in groups:
         _check_choice("parameter group", group, GROUP_OPTIMIZERS)

@@ -7,7 +7,7 @@
 as key=value) and writes response_curves.png, asymmetry_reversal.png, decoding.png, cue_responses.png and
 dopamine.json (every number shown) to DIR; with run_dir=RUN it adds agent_cells.png and the agent's numbers.
 `analyze` treats each quantile/expectile channel of a QR-DQN, IQN, FQF or expectile agent trained with
-env=variable_magnitude as a cell (neuro/dopamine/agent_cells.py), prints a summary and writes analysis.json and
+experiment=variable_magnitude as a cell (neuro/dopamine/agent_cells.py), prints a summary and writes analysis.json and
 agent_cells.png to DIR (default RUN/dopamine).
 """
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         agent = analyze_run(Path(cfg.run_dir), cfg.decode_iterations, cfg.agent_channels)
         print(_agent_summary(agent))
     elif args.command == "analyze":
-        print("analyze needs run_dir=RUN (a run trained with env=variable_magnitude)", file=sys.stderr)
+        print("analyze needs run_dir=RUN (a run trained with experiment=variable_magnitude)", file=sys.stderr)
         return 2
     if args.command == "analyze":
         out = args.out or Path(cfg.run_dir) / "dopamine"

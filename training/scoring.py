@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from agents import build_agent
 from envs import build_env, human_normalized_score
 from training.checkpoint import CheckpointError, check_checkpoint_agent, latest_checkpoint, load_checkpoint
-from training.config import EvaluateConfig, TrainConfig
+from training.config import EvaluateConfig, TrainConfig, load_train_config
 from training.evaluation import run_episodes
 from training.loop import resolve_device
 from training.rundir import CONFIG_FILE, atomic_write_text
@@ -23,8 +23,7 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     path = Path(run_dir) / CONFIG_FILE
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory: no {CONFIG_FILE}")
-    schema = OmegaConf.structured(TrainConfig)
-    return OmegaConf.to_object(OmegaConf.merge(schema, OmegaConf.load(path)))
+    return load_train_config(OmegaConf.load(path))
 
 
 def evaluate_run(cfg: EvaluateConfig) -> tuple[Path, dict[str, Any]]:

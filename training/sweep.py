@@ -33,13 +33,14 @@ from typing import Any
 from hydra.core.config_loader import ConfigLoader
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import ConfigCompositionException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from training.config import TrainConfig
 from training.loop import run
 from training.rundir import atomic_write_text, read_status, write_status
-from training.validation import ConfigError, validate_config
+from training.validation import ConfigError, unknown_override_error, validate_config
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,13 @@ def _config_loader() -> ConfigLoader:
 
 def job_train_config(config: DictConfig, overrides: list[str]) -> TrainConfig:
     """The typed config one job of the sweep will run (composed as the launcher composes it)."""
-    job_config = _config_loader().load_sweep_config(config, overrides)
+    try:
+        job_config = _config_loader().load_sweep_config(config, overrides)
+    except ConfigCompositionException as error:
+        unknown_key = unknown_override_error(error)
+        if unknown_key is None:
+            raise
+        raise unknown_key from None
     task = copy.deepcopy(job_config)
     with read_write(task), open_dict(task):
         del task["hydra"]
@@ -94,8 +101,8 @@ def plan_sweep(config: DictConfig) -> list[SweepJob]:
     """Compose and validate every job of the sweep; raise SweepConfigError naming the first bad job."""
     jobs = []
     for number, overrides in enumerate(expand_sweep(config)):
-        train_config = job_train_config(config, overrides)
         try:
+            train_config = job_train_config(config, overrides)
             validate_config(train_config)
         except ConfigError as error:
             raise SweepConfigError(f"config error in sweep job #{number} ({' '.join(overrides)}): {error}; "

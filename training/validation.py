@@ -6,14 +6,54 @@ jobs fails in its first second rather than an hour in.
 
 from __future__ import annotations
 
-from training.config import TrainConfig
+import difflib
+from collections.abc import Collection
+from dataclasses import fields, is_dataclass
+from typing import TYPE_CHECKING, Any
 
-ENV_KINDS = ("atari", "classic", "minatar")
-REPLAY_KINDS = ("uniform", "prioritized")
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+if TYPE_CHECKING:
+    from training.config import TrainConfig
 
 
 class ConfigError(ValueError):
     """A config value that cannot work; the message says which and what would."""
+
+
+def unknown_key_message(path: str, valid: Collection[str], schema: type | None) -> str:
+    """`path` is no key of its node: suggest the closest valid key (difflib) and list them all."""
+    parent, _, key = path.rpartition(".")
+    close = difflib.get_close_matches(key, list(valid), n=1)
+    hint = f" (did you mean '{parent + '.' if parent else ''}{close[0]}'?)" if close else ""
+    where = f"{parent or 'the top level'}" + (f" ({schema.__name__})" if schema is not None else "")
+    return f"unknown key '{path}'{hint}; valid keys of {where}: {', '.join(sorted(valid))}"
+
+
+def unknown_keys(node: Any, path: str = "") -> list[str]:
+    """Messages for the keys of a typed config that no schema declares, e.g. added by `+key=value`
+    (OmegaConf.to_object keeps them as plain attributes of the dataclass instances)."""
+    if not is_dataclass(node):
+        return []
+    names = [f.name for f in fields(node)]
+    found = [unknown_key_message(f"{path}{key}", names, type(node)) for key in vars(node) if key not in names]
+    for name in names:
+        found += unknown_keys(getattr(node, name), f"{path}{name}.")
+    return found
+
+
+def unknown_override_error(error: ConfigCompositionException) -> ConfigError | None:
+    """A ConfigError with a "did you mean" for Hydra's failure to override a key no schema knows (Hydra's own
+    message suggests `+key=value`, which adds the key); None for any other composition error."""
+    cause = error.__cause__
+    if not (isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and cause.parent_node is not None
+            and "To append to your config use +" in str(error)):
+        return None
+    node = cause.parent_node
+    valid = [str(key) for key in node if key != "hydra"]
+    return ConfigError(unknown_key_message(cause.full_key, valid, OmegaConf.get_type(node)))
 
 
 def _require(condition: bool, message: str) -> None:
@@ -23,14 +63,20 @@ def _require(condition: bool, message: str) -> None:
 
 def validate_config(cfg: TrainConfig) -> None:
     """Raise ConfigError on the first value that cannot work (see the module docstring)."""
-    from agents import HEADS, TORSOS
+    from agents import TORSOS
     from agents.agent import COMPILE_MODES, OPTIMIZERS
+    from envs import ENV_KINDS
     from envs.games import get_game
     from envs.minatar import check_game as check_minatar_game
+    from replay import REPLAY_KINDS
 
+    unknown = unknown_keys(cfg)
+    _require(not unknown, unknown[0] if unknown else "")
     agent, env, replay, trainer = cfg.agent, cfg.env, cfg.replay, cfg.trainer
-    _require(agent.head.kind in HEADS,
-             f"agent.head.kind: unknown head '{agent.head.kind}'; valid: {', '.join(sorted(HEADS))}")
+    try:
+        agent.head.validate()
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     _require(env.kind in ENV_KINDS, f"env.kind: unknown env kind '{env.kind}'; valid: {', '.join(ENV_KINDS)}")
     if env.kind == "atari":
         try:
@@ -56,6 +102,10 @@ def validate_config(cfg: TrainConfig) -> None:
              f"agent.compile: unknown mode '{agent.compile}'; valid: {', '.join(COMPILE_MODES)}")
     _require(agent.torso in TORSOS,
              f"agent.torso: unknown torso '{agent.torso}'; valid: {', '.join(sorted(TORSOS))}")
+    _require(env.kind == "atari" or agent.torso != "nature_cnn",
+             f"agent.torso: 'nature_cnn' takes Atari frames, but env '{env.game}' is {env.kind}; env files describe "
+             f"only the env: choose an experiment that tunes the agent for it, e.g. `experiment={env.game}` "
+             "(configs/experiment/), or set agent.torso=mlp")
     positive = {
         "agent.optim.lr": agent.optim.lr,
         "agent.batch_size": agent.batch_size,
@@ -78,19 +128,6 @@ def validate_config(cfg: TrainConfig) -> None:
         value = getattr(agent.epsilon, key)
         _require(0.0 <= value <= 1.0, f"agent.epsilon.{key} must be in [0, 1], got {value}")
     _require(0.0 <= agent.eval_epsilon <= 1.0, f"agent.eval_epsilon must be in [0, 1], got {agent.eval_epsilon}")
-    head = agent.head
-    if head.kind == "categorical":
-        _require(head.v_min < head.v_max, f"agent.head.v_min ({head.v_min}) must be < agent.head.v_max ({head.v_max})")
-        _require(head.num_atoms >= 2, f"agent.head.num_atoms must be >= 2, got {head.num_atoms}")
-    if head.kind == "quantile":
-        _require(head.num_quantiles >= 1, f"agent.head.num_quantiles must be >= 1, got {head.num_quantiles}")
-    if head.kind == "fraction_quantile":
-        _require(head.num_quantiles >= 2,
-                 f"agent.head.num_quantiles must be >= 2, got {head.num_quantiles} (FQF's number of fractions)")
-        _require(head.fraction_lr > 0, f"agent.head.fraction_lr must be > 0, got {head.fraction_lr}")
-    if head.kind in ("implicit_quantile", "fraction_quantile"):
-        for key in ("num_online_taus", "num_target_taus", "num_act_taus", "num_cosines"):
-            _require(getattr(head, key) >= 1, f"agent.head.{key} must be >= 1, got {getattr(head, key)}")
     per_env = replay.capacity // env.num_envs
     _require(replay.capacity >= agent.batch_size,
              f"replay.capacity ({replay.capacity}) must be >= agent.batch_size ({agent.batch_size})")

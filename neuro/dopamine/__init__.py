@@ -1,7 +1,7 @@
 """The dopamine study: distributional TD as a model of dopamine neurons (Dabney et al. 2020, Nature).
 
 - `tasks`: the variable-magnitude and variable-probability tasks as reward distributions;
-- `envs`: both as gymnasium envs (registered on import; `env=variable_magnitude` reaches them);
+- `envs`: both as gymnasium envs (registered on import; `experiment=variable_magnitude` reaches them);
 - `models`: classical and distributional TD populations (expectile and quantile forms);
 - `analysis`: response curves, reversal points, asymmetries, their correlation, split-half reliability,
   optimistic/pessimistic cue coding;

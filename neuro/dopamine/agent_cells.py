@@ -1,6 +1,6 @@
 """The paper's analysis on a trained agent: each quantile/expectile channel of its head is a "cell".
 
-For a run trained on the variable-magnitude env (`env=variable_magnitude`), channel i of the greedy
+For a run trained on the variable-magnitude env (`experiment=variable_magnitude`), channel i of the greedy
 action at the reward phase (the state from which the reward is delivered and the trial ends) holds a
 statistic θ_i at asymmetry τ_i: an expectile (`agent=expectile`) or a quantile (QR-DQN, IQN, FQF). Its TD
 error when magnitude m is delivered is δ_i(m) = m − θ_i (no bootstrap: the trial ends), and its
@@ -52,7 +52,7 @@ def load_trained_agent(run_dir: Path) -> tuple[TrainConfig, Agent, Path]:
     env = gym.make(cfg.env.gym_id.rpartition(":")[2]).unwrapped if cfg.env.kind == "classic" else None
     if not isinstance(env, VariableMagnitudeEnv):
         raise ValueError(f"{run_dir} was not trained on the variable-magnitude env (env={cfg.env.game}, "
-                         f"gym_id='{cfg.env.gym_id}'); train one with env=variable_magnitude")
+                         f"gym_id='{cfg.env.gym_id}'); train one with experiment=variable_magnitude")
     obs_shape, num_actions = (1, *env.observation_space.shape), int(env.action_space.n)
     agent = build_agent(cfg.agent, obs_shape, num_actions, "cpu", seed=cfg.seed)
     agent.load_state_dict(load_checkpoint(checkpoint, parts=["agent"], map_location="cpu")["agent"])

@@ -1,6 +1,6 @@
 """The two Pavlovian tasks as gymnasium environments, so that every agent of the framework trains on them.
 
-Registered on import of this module; `python train.py env=variable_magnitude agent=expectile` reaches them
+Registered on import of this module; `python train.py experiment=variable_magnitude agent=expectile` reaches them
 through gymnasium's "module:EnvId" form (`env.gym_id: "neuro.dopamine.envs:neuro/VariableMagnitude-v0"`), which
 imports this module before looking the id up.
 

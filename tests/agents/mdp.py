@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from agents import Agent, ImplicitQuantileHead, build_agent
-from agents.config import AgentConfig, HeadConfig, OptimConfig
+from agents.config import HEAD_CONFIGS, AgentConfig, OptimConfig
 from agents.taus import midpoint_taus
 from replay.buffer import Batch
 
@@ -89,7 +89,7 @@ def train(head_overrides: dict[str, Any], num_updates: int = 3000, seed: int = 0
     cfg = AgentConfig(
         torso="mlp",
         mlp_hidden=[64],
-        head=HeadConfig(hidden=64, **head_overrides),
+        head=HEAD_CONFIGS[head_overrides["kind"]](hidden=64, **head_overrides),
         optim=OptimConfig(name="adam", lr=2e-3, eps=1e-6, max_grad_norm=10.0),
     )
     agent = build_agent(cfg, (1, NUM_STATES), NUM_ACTIONS, "cpu", seed=seed)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from agents import build_agent
 from agents.agent import Agent, OptimizerSpec, QNetwork
-from agents.config import AgentConfig, HeadConfig
+from agents.config import AgentConfig, ImplicitQuantileHeadConfig
 from agents.heads import ExpectedValueHead, Head, ReturnDist, TargetDist
 from agents.torsos import MLP, NatureCNN
 from replay.buffer import Batch
@@ -241,7 +241,7 @@ def test_extra_param_group_gets_its_own_optimizer_and_metrics() -> None:
 
 
 def _iqn_agent(seed: int = 0) -> Agent:
-    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(kind="implicit_quantile", hidden=8, num_cosines=4))
+    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=ImplicitQuantileHeadConfig(hidden=8, num_cosines=4))
     return build_agent(cfg, (1, OBS_DIM), 2, "cpu", seed=seed)
 
 
@@ -282,8 +282,8 @@ def test_iqn_picks_the_bootstrap_action_on_fresh_fractions() -> None:
     """Without double-Q, a* comes from the target net at K fresh fractions (IQN's Algorithm 1, DQN Zoo,
     Dopamine), not from the N' samples that form the target: a* then agrees with the target samples'
     own argmax only by chance (half the rows here), instead of always."""
-    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(
-        kind="implicit_quantile", hidden=8, num_cosines=4, num_online_taus=4, num_target_taus=1, num_act_taus=1))
+    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=ImplicitQuantileHeadConfig(
+        hidden=8, num_cosines=4, num_online_taus=4, num_target_taus=1, num_act_taus=1))
     agent = build_agent(cfg, (1, OBS_DIM), 2, "cpu", seed=0)
     agent.target.head.quantile_function = _TauDependentQuantiles()
     seen = {}

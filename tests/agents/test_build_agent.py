@@ -1,22 +1,88 @@
 """agents.build_agent: registries, validation, seeding, config -> explicit arguments."""
 
+import inspect
+from dataclasses import fields
+
 import pytest
 import torch
 
-from agents import HEADS, build_agent
-from agents.config import AgentConfig, HeadConfig, OptimConfig
+from agents import HEADS, build_agent, build_head
+from agents.config import (
+    HEAD_CONFIGS,
+    AgentConfig,
+    CategoricalHeadConfig,
+    ExpectedValueHeadConfig,
+    ExpectileHeadConfig,
+    FractionQuantileHeadConfig,
+    HeadConfig,
+    ImplicitQuantileHeadConfig,
+    OptimConfig,
+    QuantileHeadConfig,
+)
 from agents.heads import ExpectedValueHead
 from agents.torsos import MLP, NatureCNN
 
 
 def cartpole_cfg(**kwargs) -> AgentConfig:
-    return AgentConfig(torso="mlp", mlp_hidden=[32, 32], head=HeadConfig(hidden=16), **kwargs)
+    return AgentConfig(torso="mlp", mlp_hidden=[32, 32], head=ExpectedValueHeadConfig(hidden=16), **kwargs)
 
 
 def test_unknown_head_lists_valid_choices() -> None:
     cfg = AgentConfig(head=HeadConfig(kind="nope"))
     with pytest.raises(ValueError, match=r"unknown head 'nope'; valid: .*expected_value"):
         build_agent(cfg, (4, 84, 84), 6, "cpu")
+    with pytest.raises(ValueError, match=r"unknown head 'nope'; valid: categorical, expected_value"):
+        HeadConfig(kind="nope").validate()
+
+
+def test_every_head_kind_has_one_schema_and_one_head_class() -> None:
+    assert set(HEAD_CONFIGS) == set(HEADS)
+    for kind, schema in HEAD_CONFIGS.items():
+        assert schema().kind == kind == schema.KIND
+        schema().validate()
+
+
+@pytest.mark.parametrize("kind", sorted(HEAD_CONFIGS))
+def test_head_kwargs_are_the_constructor_arguments(kind: str) -> None:
+    """Every schema key but `kind` and the optimizer's reaches the head's constructor, and nothing else."""
+    schema = HEAD_CONFIGS[kind]
+    parameters = set(inspect.signature(HEADS[kind].__init__).parameters) - {"self", "in_features", "num_actions"}
+    kwargs = schema().head_kwargs()
+    assert set(kwargs) <= parameters
+    assert set(kwargs) | {"kind", *schema.OPTIMIZER_KEYS} == {f.name for f in fields(schema)}
+    head = build_head(schema(hidden=8), in_features=6, num_actions=3, dueling=False)
+    assert isinstance(head, HEADS[kind])
+
+
+def test_fqf_takes_num_fractions_and_its_optimizer_keys_stay_out_of_the_head() -> None:
+    cfg = FractionQuantileHeadConfig(num_fractions=8, fraction_lr=1e-3)
+    assert cfg.head_kwargs()["num_fractions"] == 8
+    assert "fraction_lr" not in cfg.head_kwargs() and "num_quantiles" not in cfg.head_kwargs()
+    agent = build_agent(AgentConfig(torso="mlp", head=cfg), (1, 4), 2, "cpu")
+    assert agent.optimizers["fraction"].param_groups[0]["lr"] == 1e-3
+
+
+BAD_HEADS = [
+    (ExpectedValueHeadConfig(kappa=0.0), "agent.head.kappa must be > 0 (the Huber threshold), got 0.0"),
+    (CategoricalHeadConfig(num_atoms=1), "agent.head.num_atoms must be >= 2, got 1"),
+    (CategoricalHeadConfig(v_min=1.0, v_max=1.0), "agent.head.v_min (1.0) must be < agent.head.v_max (1.0)"),
+    (QuantileHeadConfig(num_quantiles=0), "agent.head.num_quantiles must be >= 1, got 0"),
+    (QuantileHeadConfig(kappa=-1.0), "agent.head.kappa must be >= 0"),
+    (ImplicitQuantileHeadConfig(num_act_taus=0), "agent.head.num_act_taus must be >= 1, got 0"),
+    (FractionQuantileHeadConfig(num_fractions=1), "agent.head.num_fractions must be >= 2, got 1"),
+    (FractionQuantileHeadConfig(fraction_lr=0.0), "agent.head.fraction_lr must be > 0, got 0.0"),
+    (ExpectileHeadConfig(num_expectiles=4), "agent.head.num_expectiles must be odd and >= 1"),
+    (HeadConfig(hidden=16), "agent.head.kind: unknown head ''"),
+    (QuantileHeadConfig(kind="categorical"), "'categorical' does not match this agent's head schema 'quantile'"),
+    (QuantileHeadConfig(hidden=0), "agent.head.hidden must be >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize(("head", "message"), BAD_HEADS, ids=lambda v: v if isinstance(v, str) else None)
+def test_each_head_schema_validates_its_own_values(head: HeadConfig, message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        head.validate()
+    assert message in str(error.value)
 
 
 def test_unknown_torso_and_optimizer_list_valid_choices() -> None:

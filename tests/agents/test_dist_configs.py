@@ -1,4 +1,5 @@
-"""configs/agent/{c51,qrdqn,iqn,fqf}.yaml: paper values, and each builds an agent that can update."""
+"""configs/agent/{c51,qrdqn,iqn,fqf}.yaml: paper values, each head's own schema, and each builds an agent
+that can update."""
 
 from __future__ import annotations
 
@@ -6,6 +7,12 @@ import pytest
 import torch
 
 from agents import CategoricalHead, FractionQuantileHead, ImplicitQuantileHead, QuantileHead, build_agent
+from agents.config import (
+    CategoricalHeadConfig,
+    FractionQuantileHeadConfig,
+    ImplicitQuantileHeadConfig,
+    QuantileHeadConfig,
+)
 from replay.buffer import Batch
 from tests.conftest import train_config
 
@@ -15,6 +22,12 @@ HEAD_TYPES = {
     "iqn": ImplicitQuantileHead,
     "fqf": FractionQuantileHead,
 }
+HEAD_SCHEMAS = {
+    "c51": CategoricalHeadConfig,
+    "qrdqn": QuantileHeadConfig,
+    "iqn": ImplicitQuantileHeadConfig,
+    "fqf": FractionQuantileHeadConfig,
+}
 
 
 def test_paper_values() -> None:
@@ -23,7 +36,7 @@ def test_paper_values() -> None:
     assert (qrdqn.head.num_quantiles, qrdqn.head.kappa, qrdqn.optim.lr) == (200, 1.0, 5e-5)
     assert (iqn.head.num_online_taus, iqn.head.num_target_taus, iqn.head.num_act_taus) == (64, 64, 32)
     assert (iqn.head.num_cosines, iqn.optim.lr) == (64, 5e-5)
-    assert (fqf.head.num_quantiles, fqf.head.fraction_lr, fqf.head.entropy_coef, fqf.optim.lr) == (
+    assert (fqf.head.num_fractions, fqf.head.fraction_lr, fqf.head.entropy_coef, fqf.optim.lr) == (
         32,
         2.5e-9,
         0.001,
@@ -34,6 +47,11 @@ def test_paper_values() -> None:
         assert (agent.gamma, agent.batch_size, agent.n_step, agent.eval_epsilon) == (0.99, 32, 1, 0.001)
         assert (agent.epsilon.end, agent.epsilon.decay_steps) == (0.01, 250_000)
         assert agent.target_update_period_steps == 10_000  # agent steps = 40k frames
+
+
+@pytest.mark.parametrize("name", list(HEAD_TYPES))
+def test_agent_file_types_its_head_with_that_heads_schema(name: str) -> None:
+    assert type(train_config([f"agent={name}"]).agent.head) is HEAD_SCHEMAS[name]
 
 
 @pytest.mark.parametrize("name", list(HEAD_TYPES))
@@ -64,7 +82,7 @@ def test_atari_config_builds_and_updates(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(HEAD_TYPES))
 def test_cartpole_config_builds(name: str) -> None:
-    cfg = train_config([f"agent={name}", "env=cartpole"]).agent
+    cfg = train_config([f"agent={name}", "experiment=cartpole"]).agent
     agent = build_agent(cfg, (1, 4), 2, "cpu", seed=0)
     assert isinstance(agent.head, HEAD_TYPES[name])
     obs = torch.randn(3, 1, 4)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from agents import build_agent
-from agents.config import AgentConfig, HeadConfig
+from agents.config import AgentConfig, FractionQuantileHeadConfig
 from agents.heads import (
     TAU_ROLES,
     CategoricalHead,
@@ -227,7 +227,7 @@ def test_fqf_fractions_sorted_and_entropy_finite_while_training() -> None:
     cfg = AgentConfig(
         torso="mlp",
         mlp_hidden=[16],
-        head=HeadConfig(kind="fraction_quantile", hidden=16, num_quantiles=8, num_cosines=8, fraction_lr=1e-2),
+        head=FractionQuantileHeadConfig(hidden=16, num_fractions=8, num_cosines=8, fraction_lr=1e-2),
     )
     agent = build_agent(cfg, (1, 4), 2, "cpu", seed=0)
     gen = torch.Generator().manual_seed(0)

@@ -37,7 +37,7 @@ AGENTS: dict[str, tuple[dict[str, Any], float | None, bool]] = {
         True,
     ),
     # a fraction lr small enough that the N = 20 fractions stay near uniform
-    "fqf": ({"kind": "fraction_quantile", "num_quantiles": 20, "kappa": 0.0, "fraction_lr": 1e-5}, 0.45, True),
+    "fqf": ({"kind": "fraction_quantile", "num_fractions": 20, "kappa": 0.0, "fraction_lr": 1e-5}, 0.45, True),
 }
 
 

@@ -40,7 +40,7 @@ def test_head_acts_on_the_mean_and_builds_its_target_from_imputed_samples() -> N
 
 @pytest.mark.parametrize("env", ["atari", "cartpole", "variable_magnitude"])
 def test_expectile_config_builds_and_updates(env: str) -> None:
-    cfg = train_config(["agent=expectile", f"env={env}"]).agent
+    cfg = train_config(["agent=expectile", "env=atari" if env == "atari" else f"experiment={env}"]).agent
     obs_shape = {"atari": (4, 84, 84), "cartpole": (1, 4), "variable_magnitude": (1, 2)}[env]
     agent = build_agent(cfg, obs_shape, 2, "cpu", seed=0)
     assert isinstance(agent.head, ExpectileHead) and agent.head.taus.shape[-1] == cfg.head.num_expectiles

@@ -10,7 +10,16 @@ import pytest
 import torch
 
 from agents import GROUP_OPTIMIZERS, Agent, build_agent
-from agents.config import AgentConfig, HeadConfig, OptimConfig
+from agents.config import (
+    AgentConfig,
+    CategoricalHeadConfig,
+    ExpectedValueHeadConfig,
+    FractionQuantileHeadConfig,
+    HeadConfig,
+    ImplicitQuantileHeadConfig,
+    OptimConfig,
+    QuantileHeadConfig,
+)
 from replay.buffer import Batch
 
 
@@ -21,13 +30,13 @@ def _small_agent_config(name: str, head: HeadConfig, double_q: bool = False) -> 
 
 
 SMALL_HEADS = {
-    "dqn": HeadConfig(kind="expected_value", hidden=16),
-    "c51": HeadConfig(kind="categorical", hidden=16, num_atoms=11),
-    "qrdqn": HeadConfig(kind="quantile", hidden=16, num_quantiles=9),
-    "iqn": HeadConfig(kind="implicit_quantile", hidden=16, num_cosines=8, num_online_taus=6, num_target_taus=5,
-                      num_act_taus=4),
-    "fqf": HeadConfig(kind="fraction_quantile", hidden=16, num_quantiles=6, num_cosines=8, fraction_lr=1e-3,
-                      entropy_coef=0.01),
+    "dqn": ExpectedValueHeadConfig(hidden=16),
+    "c51": CategoricalHeadConfig(hidden=16, num_atoms=11),
+    "qrdqn": QuantileHeadConfig(hidden=16, num_quantiles=9),
+    "iqn": ImplicitQuantileHeadConfig(hidden=16, num_cosines=8, num_online_taus=6, num_target_taus=5,
+                                      num_act_taus=4),
+    "fqf": FractionQuantileHeadConfig(hidden=16, num_fractions=6, num_cosines=8, fraction_lr=1e-3,
+                                      entropy_coef=0.01),
 }
 
 

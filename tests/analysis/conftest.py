@@ -17,7 +17,7 @@ FAST_OPTIONS = ReportOptions(reps=200, curve_reps=50)
 
 # 400 CartPole frames, 100 updates, an evaluation every 200 frames: a real run in ~2 s.
 TINY_CARTPOLE = [
-    "env=cartpole",
+    "experiment=cartpole",
     "experiment_name=tiny",
     "trainer.total_frames=400",
     "trainer.eval_period_frames=200",

@@ -26,7 +26,7 @@ from training.rundir import CONFIG_FILE, atomic_write_text, write_status
 @cache
 def _base_config(agent: str, env: str) -> dict:
     """`agent` on `env` composed as `train.py` composes it, dumped as `Trainer.train` dumps it, read back."""
-    cfg: TrainConfig = train_config([f"agent={agent}", f"env={env}"])
+    cfg: TrainConfig = train_config([f"agent={agent}", "env=atari" if env == "atari" else f"experiment={env}"])
     return yaml.safe_load(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
 
 

@@ -118,7 +118,7 @@ def test_resume_loads_each_part_where_it_is_used(tmp_path, monkeypatch):
     from tests.conftest import train_config
     from training import loop
 
-    cfg = train_config(["env=cartpole", "agent=dqn", "agent.warmup_steps=100", "replay.capacity=1000",
+    cfg = train_config(["experiment=cartpole", "agent=dqn", "agent.warmup_steps=100", "replay.capacity=1000",
                         "trainer.total_frames=300", "trainer.progress=false", "logger.tensorboard=false",
                         f"runs_root={tmp_path}"])
     assert loop.Trainer(cfg).train() == "done"

@@ -45,7 +45,7 @@ BAD_TRAIN_INPUTS = [
     (["agent=c51", "agent.head.v_min=10", "agent.head.v_max=-10"], ["v_min (10.0) must be < agent.head.v_max (-10.0)"]),
     (["agent=c51", "agent.head.num_atoms=1"], ["agent.head.num_atoms must be >= 2, got 1"]),
     (["agent=qrdqn", "agent.head.num_quantiles=0"], ["agent.head.num_quantiles must be >= 1, got 0"]),
-    (["agent=fqf", "agent.head.num_quantiles=1"], ["agent.head.num_quantiles must be >= 2, got 1"]),
+    (["agent=fqf", "agent.head.num_fractions=1"], ["agent.head.num_fractions must be >= 2, got 1"]),
     (["agent=iqn", "agent.head.num_online_taus=0"], ["agent.head.num_online_taus must be >= 1, got 0"]),
     (["agent.batch_size=64", "replay.capacity=32"], ["replay.capacity (32) must be >= agent.batch_size (64)"]),
     (["replay.capacity=1000"], ["replay.capacity (1000) must be >= agent.warmup_steps (50000)"]),
@@ -66,7 +66,7 @@ def test_train_rejects_bad_input_before_any_work(tmp_path: Path, overrides: list
 
 
 TINY_CARTPOLE = [
-    "env=cartpole",
+    "experiment=cartpole",
     "agent.warmup_steps=100",
     "trainer.total_frames=600",
     "trainer.eval_period_frames=600",

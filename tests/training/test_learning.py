@@ -2,7 +2,7 @@
 
 "Solved" = the last 20 training episodes average ≥ 475 (of 500); the trainer stops as soon as that
 holds (`trainer.stop_at_mean_return`). Same loop, replay and heads as Atari; only the torso (an MLP)
-and the CartPole settings of `configs/env/cartpole.yaml` differ. Budgets are about 1.5× the frames a
+and the CartPole settings of `configs/experiment/cartpole.yaml` differ. Budgets are about 1.5× the frames a
 seed-0 run needed on the development machine (CPU runs are deterministic for a seed).
 """
 
@@ -22,8 +22,8 @@ from training.rundir import read_status
 # Frames the seed-0 run needed on the development machine: dqn 79.7k, c51 50.1k, qrdqn 66.4k, iqn 58.3k,
 # fqf 54.1k. Budgets leave room for float differences across machines (CPU runs repeat exactly here).
 BUDGET_FRAMES = {"dqn": 110_000, "c51": 130_000, "qrdqn": 100_000, "iqn": 90_000, "fqf": 80_000}
-# FQF proposes 8 fractions here, as IQN samples 8 (cartpole.yaml): at 32 its update costs 4x on the CPU.
-EXTRA_OVERRIDES = {"fqf": ["agent.head.num_quantiles=8"]}
+# FQF proposes 8 fractions here, as IQN samples 8 (experiment=cartpole): at 32 its update costs 4x on the CPU.
+EXTRA_OVERRIDES = {"fqf": ["agent.head.num_fractions=8"]}
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ def test_agent_solves_cartpole(agent: str, tmp_path: Path):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny networks: a second thread only adds contention
     try:
-        cfg = train_config([f"agent={agent}", "env=cartpole", f"trainer.total_frames={BUDGET_FRAMES[agent]}",
+        cfg = train_config([f"agent={agent}", "experiment=cartpole", f"trainer.total_frames={BUDGET_FRAMES[agent]}",
                             "trainer.stop_at_mean_return=475", "trainer.stop_window_episodes=20",
                             "trainer.progress=false", "logger.tensorboard=false", f"runs_root={tmp_path}",
                             *EXTRA_OVERRIDES.get(agent, [])])

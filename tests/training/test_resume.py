@@ -20,7 +20,7 @@ from training.loop import NonFiniteError, Trainer, run
 from training.rundir import RunDirError, read_status
 
 CARTPOLE = [
-    "env=cartpole",
+    "experiment=cartpole",
     "agent.warmup_steps=300",
     "agent.target_update_period_steps=200",
     "trainer.eval_period_frames=1000",
@@ -54,7 +54,7 @@ def assert_same(a: Any, b: Any, path: str = "") -> None:
 
 def test_checkpoint_round_trip_restores_every_tensor_counter_and_rng(tmp_path: Path):
     """FQF (two optimizers) on prioritized replay: save → load gives back every piece of state."""
-    cfg = train_config([*CARTPOLE, "agent=fqf", "replay=prioritized", "agent.head.num_quantiles=8",
+    cfg = train_config([*CARTPOLE, "agent=fqf", "replay=prioritized", "agent.head.num_fractions=8",
                         "trainer.total_frames=1000", f"runs_root={tmp_path}"])
     trainer = Trainer(cfg)
     assert trainer.train() == "done"

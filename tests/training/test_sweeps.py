@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # A CartPole job of a few hundred frames: learning from step 100, one short evaluation, one checkpoint.
 TINY_CARTPOLE = [
-    "env=cartpole",
+    "experiment=cartpole",
     "agent.warmup_steps=100",
     "trainer.progress=false",
     "trainer.eval_episodes=1",
@@ -126,7 +126,7 @@ def test_sweep_with_a_bad_value_fails_before_any_job(hydra_cleanup):
 
 def test_sweep_over_a_key_outside_the_run_dir_name_is_rejected(hydra_cleanup):
     with pytest.raises(SweepConfigError, match="share a run dir"):
-        plan_sweep(multirun_config(["env=cartpole", "agent.n_step=1,3"]))
+        plan_sweep(multirun_config(["experiment=cartpole", "agent.n_step=1,3"]))
 
 
 def test_slurm_launcher_composes_with_submitit_parameters(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
 """A real training run on the variable-magnitude env, the agent analysis on it, and both script commands.
 
-The run: `agent=expectile env=variable_magnitude` with 15 expectiles for 6000 frames (2000 trials, 5501
+The run: `agent=expectile experiment=variable_magnitude` with 15 expectiles for 6000 frames (2000 trials, 5501
 updates; about 20 s on one unloaded core) through `training.loop.run`. Bound: the distribution decoded from
 the channels' measured reversal points and asymmetries within W1 1.2 µl of the task's (measured 0.79; the
 point mass at the mean is at 3.72, and imputing from the exact 15 expectiles gets ~0.7: 15 equally
@@ -37,7 +37,7 @@ def dopamine_main(argv: list[str]) -> int:
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     threads = torch.get_num_threads()
     cfg = train_config([
-        "agent=expectile", "env=variable_magnitude", "agent.head.num_expectiles=15", "trainer.total_frames=6000",
+        "agent=expectile", "experiment=variable_magnitude", "agent.head.num_expectiles=15", "trainer.total_frames=6000",
         "trainer.progress=false", "logger.tensorboard=false", "trainer.torch_threads=1",
         f"runs_root={tmp_path_factory.mktemp('runs')}",
     ])
@@ -95,7 +95,7 @@ def test_script_arguments_fail_with_what_to_do(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_channel_readout_rejects_heads_without_channels() -> None:
-    cfg = train_config(["agent=c51", "env=variable_magnitude"]).agent
+    cfg = train_config(["agent=c51", "experiment=variable_magnitude"]).agent
     agent = build_agent(cfg, (1, 2), 1, "cpu", seed=0)
     with pytest.raises(ValueError, match="needs a head with quantile or expectile channels.*CategoricalHead"):
         channel_statistics(agent, np.array([0.0, 1.0], dtype=np.float32))
@@ -116,7 +116,7 @@ def test_channel_responses_by_hand() -> None:
 def test_every_channel_head_is_read_as_cells(name: str) -> None:
     from neuro.dopamine.agent_cells import analyze_agent
 
-    cfg = train_config([f"agent={name}", "env=variable_magnitude"]).agent
+    cfg = train_config([f"agent={name}", "experiment=variable_magnitude"]).agent
     agent = build_agent(cfg, (1, 2), 1, "cpu", seed=0)
     channels = channel_statistics(agent, np.array([0.0, 1.0], dtype=np.float32), num_channels=31)
     assert channels["taus"].shape == channels["values"].shape == (31,)
