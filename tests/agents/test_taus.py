@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from agents import build_agent
-from agents.config import AgentConfig, HeadConfig
+from agents.config import AgentConfig, ImplicitQuantileHeadConfig, QuantileHeadConfig
 from agents.taus import TauSampler, midpoint_taus
 
 
@@ -44,7 +44,7 @@ def test_sampler_state_round_trip_continues_the_stream() -> None:
 
 
 def _iqn_config() -> AgentConfig:
-    return AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(kind="implicit_quantile", hidden=8, num_cosines=4))
+    return AgentConfig(torso="mlp", mlp_hidden=[8], head=ImplicitQuantileHeadConfig(hidden=8, num_cosines=4))
 
 
 def test_build_agent_seeds_the_tau_stream() -> None:
@@ -65,7 +65,7 @@ def test_agent_state_carries_the_tau_stream() -> None:
 
 
 def test_heads_without_sampled_fractions_draw_nothing() -> None:
-    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=HeadConfig(kind="quantile", hidden=8, num_quantiles=5))
+    cfg = AgentConfig(torso="mlp", mlp_hidden=[8], head=QuantileHeadConfig(hidden=8, num_quantiles=5))
     agent = build_agent(cfg, (1, 4), 2, "cpu", seed=0)
     before = agent.tau_sampler.state_dict()["generator"].clone()
     assert agent._taus(3, "online") is None
