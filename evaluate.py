@@ -1,8 +1,9 @@
-"""Score a run's latest checkpoint: `python evaluate.py run_dir=<run dir> episodes=10`.
+"""Score a run's latest checkpoint: `python evaluate.py run_dir=<run dir> eval_frames=500000`.
 
-Plays under the run's own env and protocol (108k-frame cap on Atari) with the agent's evaluation ε,
-and writes `<run dir>/eval/eval-<frames>.json` with per-episode raw scores, their mean and the
-human-normalized score.
+Plays one evaluation phase under the run's own env and protocol (108k-frame cap on Atari) with the
+agent's evaluation ε: `eval_frames` frames (default: the run's `trainer.eval_frames`), scoring the
+episodes that complete within them (training/evaluation.py). Writes `<run dir>/eval/eval-<frames>.json`
+with per-episode raw scores, their mean and the human-normalized score.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ def main(cfg: DictConfig) -> None:
     except (FileNotFoundError, ValueError, CheckpointError) as error:
         print(f"evaluate: {error}", file=sys.stderr)
         sys.exit(2)
-    print(f"mean return {summary['mean_return']:.2f} over {summary['episodes']} episodes -> {path}")
+    if summary["incomplete"]:
+        print(f"no episode completed within {summary['eval_frames']} frames: return so far "
+              f"{summary['mean_return']:.2f} (raise eval_frames) -> {path}", file=sys.stderr)
+    else:
+        print(f"mean return {summary['mean_return']:.2f} over {summary['episodes']} episodes -> {path}")
 
 
 if __name__ == "__main__":

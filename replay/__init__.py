@@ -8,7 +8,7 @@ import torch
 from replay.buffer import Batch, ReplayBuffer, as_torch_dtype
 from replay.config import ReplayConfig
 from replay.nstep import nstep_return
-from replay.prioritized import PrioritizedReplayBuffer, linear_beta
+from replay.prioritized import PrioritizedReplayBuffer
 from replay.sum_tree import SumTree
 
 REPLAY_KINDS = ("uniform", "prioritized")
@@ -21,7 +21,6 @@ __all__ = [
     "ReplayConfig",
     "SumTree",
     "build_replay",
-    "linear_beta",
     "nstep_return",
 ]
 
@@ -51,7 +50,6 @@ def build_replay(
         return ReplayBuffer(**common)
     if cfg.kind == "prioritized":
         return PrioritizedReplayBuffer(
-            **common, alpha=cfg.alpha, beta_start=cfg.beta_start, beta_end=cfg.beta_end,
-            beta_anneal_steps=cfg.beta_anneal_steps, priority_eps=cfg.priority_eps,
+            **common, alpha=cfg.alpha, beta=cfg.beta_start, priority_eps=cfg.priority_eps,
         )
     raise ValueError(f"unknown replay kind {cfg.kind!r}; valid: {', '.join(REPLAY_KINDS)}")

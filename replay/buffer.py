@@ -369,9 +369,6 @@ class ReplayBuffer:
         mirrors = self._first_host.nbytes + self._ended_host.nbytes + self._valid_host.nbytes
         return sum(t.numel() * t.element_size() for t in self.storage_tensors().values()) + mirrors
 
-    def set_step(self, agent_steps: int) -> None:
-        """Schedule hook (prioritized replay anneals beta); nothing to do for uniform replay."""
-
     def set_beta(self, beta: float) -> None:
         """Importance-sampling exponent hook (see PrioritizedReplayBuffer); uniform replay ignores it."""
 

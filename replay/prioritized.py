@@ -11,8 +11,8 @@ and its loss is weighted by the importance-sampling weight
 
 with N the number of valid rows and the max taken over the SAMPLED BATCH (as DQN Zoo and Dopamine
 do; the paper's Algorithm 1 writes max_i w_i too, but a buffer-wide max would need a min-tree and
-only rescales the learning rate). beta anneals linearly from beta_start to beta_end over
-beta_anneal_steps agent steps: call `set_step(agent_steps)`, or `set_beta(beta)` with your own schedule.
+only rescales the learning rate). The buffer owns no schedule: its user sets beta with `set_beta`
+(the trainer anneals it by `training.schedules.linear_beta`).
 
 One mechanism with the uniform buffer: the leaves of the sum tree are p_i^alpha for valid rows and
 exactly 0 for every other row (not yet complete, final observation, overwritten, lost stack). A row
@@ -32,20 +32,12 @@ from replay.buffer import ReplayBuffer
 from replay.sum_tree import SumTree
 
 
-def linear_beta(step: int, beta_start: float, beta_end: float, anneal_steps: int) -> float:
-    """beta after `step` agent steps: linear from beta_start to beta_end over anneal_steps, then flat."""
-    if anneal_steps <= 0:
-        return beta_end
-    frac = min(max(step / anneal_steps, 0.0), 1.0)
-    return beta_start + frac * (beta_end - beta_start)
-
-
 class PrioritizedReplayBuffer(ReplayBuffer):
     """`ReplayBuffer` that samples proportionally to priority^alpha and returns IS weights (Eq. 2).
 
     Args: as `ReplayBuffer`, plus
         alpha: priority exponent (0: uniform over valid rows).
-        beta_start, beta_end, beta_anneal_steps: linear IS-exponent schedule in agent steps.
+        beta: the IS exponent of Eq. 2 until `set_beta` changes it.
         priority_eps: eps added to |delta| so that no valid row gets probability 0.
     """
 
@@ -64,9 +56,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         seed: int,
         *,
         alpha: float,
-        beta_start: float,
-        beta_end: float,
-        beta_anneal_steps: int,
+        beta: float,
         priority_eps: float,
     ) -> None:
         if alpha < 0 or priority_eps <= 0:
@@ -74,10 +64,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         super().__init__(capacity, num_envs, frame_shape, frame_dtype, stack, n_step, gamma, reward_clip,
                          batch_size, device, seed)
         self.alpha = float(alpha)
-        self.beta_start, self.beta_end = float(beta_start), float(beta_end)
-        self.beta_anneal_steps = int(beta_anneal_steps)
         self.priority_eps = float(priority_eps)
-        self.beta = self.beta_start
+        self.beta = float(beta)
         self.tree = SumTree(self.capacity_per_env * self.num_envs, self.device)
         self._max_priority = torch.ones((), dtype=torch.float64, device=self.device)
 
@@ -85,10 +73,6 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         super()._allocate_outputs(batch_size)
         self._strata = torch.arange(batch_size, dtype=torch.float64, device=self.device)
         self._uniform = torch.zeros(batch_size, dtype=torch.float64, device=self.device)
-
-    def set_step(self, agent_steps: int) -> None:
-        """Anneal beta to its value after `agent_steps` agent steps (linear_beta)."""
-        self.set_beta(linear_beta(agent_steps, self.beta_start, self.beta_end, self.beta_anneal_steps))
 
     def set_beta(self, beta: float) -> None:
         """Set the importance-sampling exponent of Eq. 2 used by later `sample()` calls."""

@@ -3,6 +3,8 @@
 A checkpoint is a directory `step-<frames>` holding one `torch.save` file per part (agent, replay,
 trainer). It is written under a temporary name, every file fsynced, a `COMPLETE` marker written last,
 and then renamed into place, so a kill at any moment leaves either the whole checkpoint or none.
+A `FORMAT` file holds the layout version of the parts (`CHECKPOINT_FORMAT`); a checkpoint without one
+was written before versions were recorded (format 1). A resume checks it before loading anything.
 Large parts (a 7 GB replay) on the CPU are streamed by `torch.save` straight from their storage: no second
 copy. A GPU replay is not: `torch.save` copies each device storage to host memory whole before writing
 it, so a checkpoint of a 1M-transition replay on a GPU briefly needs ~7 GB of host RAM.
@@ -24,6 +26,13 @@ class CheckpointError(RuntimeError):
 
 CHECKPOINT_DIR = "checkpoints"
 COMPLETE_MARKER = "COMPLETE"
+FORMAT_FILE = "FORMAT"
+# The layout of the parts this code writes. Format 1 (no FORMAT file): the parts before the τ generator
+# of IQN/FQF moved from the head to the agent. Format 2: agent, replay (β set by the trainer) and
+# trainer parts as `Trainer.checkpoint_parts` writes them today. Bump it whenever a part's layout
+# changes, and list the older formats that still load as they are in READABLE_FORMATS.
+CHECKPOINT_FORMAT = 2
+READABLE_FORMATS = (1, 2)  # format 1 loads where the agent's state has not changed (see checkpoint_mismatch)
 _PREFIX = "step-"
 _TMP_PREFIX = ".tmp-"
 
@@ -51,6 +60,10 @@ def save_checkpoint(run_dir: Path, frames: int, parts: dict[str, Any], keep: int
                 torch.save(state, f)
                 f.flush()
                 os.fsync(f.fileno())
+        with open(tmp / FORMAT_FILE, "w") as f:
+            f.write(f"{CHECKPOINT_FORMAT}\n")
+            f.flush()
+            os.fsync(f.fileno())
         with open(tmp / COMPLETE_MARKER, "w") as f:
             f.write(f"{frames}\n")
             f.flush()
@@ -93,6 +106,42 @@ def remove_partial_checkpoints(run_dir: Path) -> list[Path]:
     for path in partial:
         shutil.rmtree(path, ignore_errors=True)
     return partial
+
+
+def checkpoint_format(path: Path) -> int | str:
+    """The format version of checkpoint `path` (1 when it has no FORMAT file; its raw text if unreadable)."""
+    marker = Path(path) / FORMAT_FILE
+    if not marker.exists():
+        return 1
+    text = marker.read_text().strip()
+    return int(text) if text.isdigit() else text
+
+
+def _way_out(path: Path) -> str:
+    run_dir = Path(path).parent.parent
+    return (f"to start this run over, rerun with trainer.resume=false (the old run is moved aside to "
+            f"{run_dir}.replaced-<time>), or resume it with the code that wrote it")
+
+
+def check_checkpoint_format(path: Path) -> int:
+    """The format of checkpoint `path`; CheckpointError before anything is loaded when this code cannot read it."""
+    found = checkpoint_format(path)
+    if found not in READABLE_FORMATS:
+        raise CheckpointError(f"checkpoint {path} has format {found!r}, but this code writes format "
+                              f"{CHECKPOINT_FORMAT} and reads formats {', '.join(map(str, READABLE_FORMATS))}; "
+                              f"{_way_out(path)}")
+    return found
+
+
+def checkpoint_mismatch(path: Path, found_format: int, error: BaseException) -> CheckpointError:
+    """The error for a checkpoint whose parts do not load into this run (another config, or an older
+    format whose layout changed since): names the format, the failure and the way out."""
+    if found_format != CHECKPOINT_FORMAT:
+        what = (f"was written in checkpoint format {found_format} (this code writes format {CHECKPOINT_FORMAT}) "
+                "and its state does not load into this code's agent/replay")
+    else:
+        what = "does not fit this run's config"
+    return CheckpointError(f"checkpoint {path} {what}: {type(error).__name__}: {error}; {_way_out(path)}")
 
 
 def check_checkpoint_agent(path: Path, trainer_state: dict[str, Any], agent_name: str, head_kind: str) -> None:

@@ -27,13 +27,13 @@ class TrainerConfig:
 
     total_frames: int = 50_000_000
     eval_period_frames: int = 1_000_000
-    eval_episodes: int = 10
+    eval_frames: int = 500_000  # an evaluation phase's budget (training.evaluation)
     checkpoint_period_frames: int = 1_000_000
     keep_checkpoints: int = 2
     log_period_frames: int = 50_000
     device: str = "auto"
     torch_threads: int = 0
-    overlap: str = "auto"  # step the env during the updates: auto | on | off (training.loop.overlap_env)
+    overlap: str = "auto"  # step the env during the updates: auto | on | off (training.device.overlap_env)
     progress: bool = True
     resume: bool = True
     stop_at_mean_return: float | None = None
@@ -61,10 +61,13 @@ class TrainConfig:
 
 @dataclass
 class EvaluateConfig:
-    """`evaluate.py`: score the latest checkpoint of `run_dir` under the run's own protocol."""
+    """`evaluate.py`: score the latest checkpoint of `run_dir` under the run's own protocol.
+
+    eval_frames: the phase's frame budget (training.evaluation); None = the run's `trainer.eval_frames`.
+    """
 
     run_dir: str = "???"
-    episodes: int = 10
+    eval_frames: int | None = None
     num_envs: int = 0
     epsilon: float | None = None
     device: str = "auto"

@@ -1,7 +1,9 @@
 """Scalar logging to TensorBoard and `metrics.jsonl`, both indexed by emulator frames.
 
 `metrics.jsonl` holds one JSON object per record, `{"frames": F, "time": T, "<tag>": value, ...}`;
-the analysis package reads it, so tags are the same in both sinks (DESIGN.md's list).
+the analysis package reads it, so tags are the same in both sinks. Tags: `train/episode_return`,
+`train/hns`, `eval/*`, `loss/*`, `q/mean`, `perf/frames_per_s`, `perf/updates_per_s` and a few more
+(`metric_tag` maps the agent's update metrics onto them).
 """
 
 from __future__ import annotations
@@ -17,6 +19,18 @@ import numpy as np
 from training.rundir import atomic_write_text
 
 METRICS_FILE = "metrics.jsonl"
+
+
+def metric_tag(key: str) -> str:
+    """The log tag of an `Agent.update` metric: `loss` → `loss/td`, `<name>_loss` → `loss/<name>`,
+    `q_mean` → `q/mean`, anything else → `agent/<key>`."""
+    if key == "loss":
+        return "loss/td"
+    if key.endswith("_loss"):
+        return f"loss/{key[: -len('_loss')]}"
+    if key == "q_mean":
+        return "q/mean"
+    return f"agent/{key}"
 
 
 class MetricLogger:

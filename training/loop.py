@@ -4,31 +4,32 @@ Counting: one vector step of E envs is E agent steps and E * frames_per_step fra
 periods (replay ratio, target sync, ε decay, warm-up) are in agent steps; the trainer's (logging,
 evaluation, checkpoints, budget) in frames, the x-axis of every log.
 
-Order of a vector step: act -> env step started -> the updates due -> env step collected -> replay
-write. The updates never see the step's own transition, so the env may run during them
-(`trainer.overlap`: ale-py's C++ worker threads step the emulators while torch updates) or before
-them, with identical results (tests/training/test_overlap.py). "auto" overlaps on a GPU or when the
-machine has more cores than torch's threads.
+Order of a vector step (`Trainer._loop`): act -> env step started -> the updates due -> env step
+collected -> replay write -> episode ends -> periodic work (log, evaluate, checkpoint). The updates
+never see the step's own transition, so the env may run during them (`trainer.overlap`: ale-py's C++
+worker threads step the emulators while torch updates) or before them, with identical results
+(tests/training/test_overlap.py). "auto" overlaps on a GPU or when the machine has more cores than
+torch's threads (`training.device.overlap_env`).
 
 Resuming: starting again with the same config (hence the same run dir) loads the newest complete
-checkpoint — agent, optimizers, replay, counters, RNG states — and continues. Classic-control envs are
-saved mid-episode too, so a CartPole run resumes on exactly the trajectory it would have followed;
-ale-py's vector env cannot save its emulators, so an Atari run starts fresh episodes on resume.
-`trainer.resume=false` moves an existing run aside (`<run dir>.replaced-<time>`) before starting over.
+checkpoint — agent, optimizers, replay, counters, RNG states — says so on the console and in the
+job's log, and continues. Classic-control envs are saved mid-episode too, so a CartPole run resumes
+on exactly the trajectory it would have followed; ale-py's vector env cannot save its emulators, so an
+Atari run starts fresh episodes on resume. `trainer.resume=false` moves an existing run aside
+(`<run dir>.replaced-<time>`) before starting over.
 
-Faults: every update's loss, gradient norms and mean Q are recorded on the device (`UpdateMetrics`, no
-host sync per update) and checked for NaN/inf at each log and before each checkpoint, so a non-finite update stops
-the run (`NonFiniteError`, status `failed`) naming the update and the metric, and the newest checkpoint
-on disk is always one from before it.
+Faults: every update's loss, gradient norms and mean Q are recorded on the device
+(`training.metrics.UpdateMetrics`, no host sync per update) and checked for NaN/inf at each log and
+before each checkpoint, so a non-finite update stops the run (`NonFiniteError`, status `failed`)
+naming the update and the metric, and the newest checkpoint on disk is always one from before it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
+import logging
 import random
-import signal
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -38,25 +39,27 @@ from typing import Any
 import numpy as np
 import torch
 from omegaconf import OmegaConf
-from torch import Tensor
 from tqdm import tqdm
 
 from agents import build_agent
-from agents.schedules import frames_to_steps, linear_epsilon
 from envs import build_env, env_state, human_normalized_score
+from envs.base import VecStep
 from replay import build_replay
 from training.allocator import keep_freed_memory
 from training.checkpoint import (
-    CheckpointError,
     check_checkpoint_agent,
+    check_checkpoint_format,
+    checkpoint_mismatch,
     latest_checkpoint,
     load_checkpoint,
     remove_partial_checkpoints,
     save_checkpoint,
 )
 from training.config import TrainConfig
-from training.evaluation import run_episodes
-from training.logging import MetricLogger
+from training.device import overlap_env, resolve_device
+from training.evaluation import run_evaluation
+from training.logging import MetricLogger, metric_tag
+from training.metrics import NonFiniteError, UpdateMetrics
 from training.rundir import (
     CONFIG_FILE,
     RunDirError,
@@ -65,104 +68,19 @@ from training.rundir import (
     prepare_run_dir,
     write_status,
 )
+from training.schedules import frames_to_steps, linear_beta, linear_epsilon
+from training.signals import StopFlag
 from training.validation import ConfigError, validate_config
 
+__all__ = ["Counters", "NonFiniteError", "Trainer", "run"]
 
-class NonFiniteError(RuntimeError):
-    """A loss, gradient norm or Q-value became NaN or infinite."""
+log = logging.getLogger(__name__)
 
-
-class UpdateMetrics:
-    """The scalar metrics of every update since the last log, kept on the device as one tensor.
-
-    `record` writes update i's metrics into row i of a preallocated [rows, K] float32 tensor with a
-    single `torch.stack(..., out=)` (no host sync; the rows double when full), so one update costs
-    one small device op here instead of a dozen (per-key sums plus a non-finite watch).
-    `check` (one host sync) raises NonFiniteError naming the earliest update since the last check
-    with a non-finite metric; `drain` checks, returns the window's mean of each metric, and starts a
-    new window.
-    """
-
-    def __init__(self, device: torch.device, rows: int = 1024) -> None:
-        self.device = device
-        self.keys: list[str] | None = None
-        self._rows = rows
-        self._values: Tensor | None = None
-        self._count = 0  # rows of the current window written
-        self._checked = 0  # rows of the current window already checked
-        self._first_update = 0  # update index (0-based) of row 0
-
-    def __len__(self) -> int:
-        return self._count
-
-    def record(self, metrics: dict[str, Tensor], update: int) -> None:
-        """Record update `update`'s (0-based) scalar metrics; the same keys every call."""
-        if self.keys is None:
-            self.keys = list(metrics)
-        elif list(metrics) != self.keys:
-            raise ValueError(f"update metrics changed from {self.keys} to {list(metrics)}")
-        if self._values is None or self._count == self._values.shape[0]:
-            grown = torch.empty((max(self._rows, 2 * self._count), len(self.keys)), dtype=torch.float32,
-                                device=self.device)
-            if self._values is not None:
-                grown[: self._count].copy_(self._values[: self._count])
-            self._values = grown
-        if self._count == 0:
-            self._first_update = update
-        torch.stack([metrics[k] for k in self.keys], out=self._values[self._count])
-        self._count += 1
-
-    def check(self, frames: int) -> None:
-        """Raise NonFiniteError if an update recorded since the last check had a non-finite metric."""
-        if self._values is None or self._checked == self._count:
-            return
-        rows = self._values[self._checked : self._count]
-        bad = ~torch.isfinite(rows)  # [R, K]
-        bad_rows = bad.any(1)
-        if bool(bad_rows.any()):
-            first_row = int(bad_rows.int().argmax())
-            first_keys = bad[first_row].tolist()
-            key = self.keys[first_keys.index(True)]  # ties: the first metric, "loss"
-            others = sorted({k for k, b in zip(self.keys, bad.any(0).tolist(), strict=True) if b} - {key})
-            also = f" (also non-finite since: {', '.join(others)})" if others else ""
-            update = self._first_update + self._checked + first_row
-            raise NonFiniteError(f"non-finite {key} at update {update + 1} (checked at frame {frames}){also}; "
-                                 "the newest checkpoint predates it")
-        self._checked = self._count
-
-    def drain(self, frames: int) -> dict[str, float]:
-        """Check, then {key: mean over the window's updates} ({} if none), and start a new window."""
-        if self._count == 0:
-            return {}
-        self.check(frames)
-        means = self._values[: self._count].mean(0).tolist()
-        self._count = self._checked = 0
-        return dict(zip(self.keys, means, strict=True))
-
-
-def overlap_env(setting: str, device: torch.device) -> bool:
-    """Whether the env steps while the agent updates (`trainer.overlap`: "on" | "off" | "auto").
-
-    "auto" overlaps on a GPU (the update there is kernel launches, and the env's worker threads have
-    the host cores) and on a CPU with more usable cores than torch's threads. With the update on
-    every core (torch's default), the env's worker thread would only take cores from it.
-    """
-    if setting != "auto":
-        return setting == "on"
-    return device.type == "cuda" or available_cores() > torch.get_num_threads()
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    sched_getaffinity = getattr(os, "sched_getaffinity", None)
-    return len(sched_getaffinity(0)) if sched_getaffinity is not None else os.cpu_count() or 1
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` → the first CUDA device when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+# The evaluation env and each evaluation phase play from seeds of their own: `cfg.seed` plus a large
+# prime, so that they coincide neither with the training env's seeds (`cfg.seed + agent steps` at each
+# reset) nor with the seeds of the neighbouring runs of a sweep (seed 0, 1, 2, ...).
+EVAL_ENV_SEED_OFFSET = 7919  # the 1000th prime
+EVAL_PHASE_SEED_OFFSET = 104729  # the 10000th prime; each phase adds the update count
 
 
 @dataclass
@@ -177,42 +95,6 @@ class Counters:
     last_checkpoint_frames: int = 0
     last_log_frames: int = 0
     recent_returns: list[float] = field(default_factory=list)
-
-
-def metric_tag(key: str) -> str:
-    """The log tag of an `Agent.update` metric (DESIGN.md's tag list)."""
-    if key == "loss":
-        return "loss/td"
-    if key.endswith("_loss"):
-        return f"loss/{key[: -len('_loss')]}"
-    if key == "q_mean":
-        return "q/mean"
-    return f"agent/{key}"
-
-
-class _StopFlag:
-    """Set by SIGTERM/SIGUSR1/SIGUSR2 (Slurm and submitit's preemption signals)."""
-
-    SIGNALS = ("SIGTERM", "SIGUSR1", "SIGUSR2")
-
-    def __init__(self) -> None:
-        self.signal_name: str | None = None
-        self._previous: dict[int, Any] = {}
-
-    def install(self) -> None:
-        for name in self.SIGNALS:
-            signum = getattr(signal, name)
-            try:
-                self._previous[signum] = signal.signal(signum, self._handle)
-            except ValueError:  # not the main thread: signals stay with the caller
-                return
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signal_name = signal.Signals(signum).name
 
 
 class Trainer:
@@ -261,6 +143,9 @@ class Trainer:
         self._first: np.ndarray | None = None
         self._episode_return: np.ndarray | None = None
         self._restored_loop: dict[str, Any] | None = None
+        self._recent: deque[float] = deque(maxlen=100)  # the last training returns (progress bar, early stop)
+        self._learning = False
+        self._log_window: tuple[float, int, int] = (0.0, 0, 0)  # (time, frames, updates) at the last log
 
     # -- units -----------------------------------------------------------------------------------
     @property
@@ -301,13 +186,19 @@ class Trainer:
     def save(self) -> Path:
         """Write a checkpoint of the current state (never one with a non-finite update in it)."""
         self.update_metrics.check(self.frames)
+        self.counters.recent_returns = list(self._recent)
         path = save_checkpoint(self.run_dir, self.frames, self.checkpoint_parts(),
                                keep=self.cfg.trainer.keep_checkpoints)
         self.counters.last_checkpoint_frames = self.frames
         return path
 
     def restore(self, path: Path) -> None:
-        """Load checkpoint `path` into this trainer (it must come from the same agent and shapes)."""
+        """Load checkpoint `path` into this trainer (it must come from the same agent and shapes).
+
+        A checkpoint of another format, or one whose parts do not fit this run, raises CheckpointError
+        naming the mismatch and the way out (`trainer.resume=false`).
+        """
+        found_format = check_checkpoint_format(path)
         # Every part loads on the CPU and its owner puts it in place: modules copy into their
         # parameters, optimizers move their state to the parameters' device but keep non-capturable
         # `step` counts on the CPU (as in a run never stopped), and RNG states must be CPU tensors.
@@ -317,10 +208,10 @@ class Trainer:
             self.agent.load_state_dict(load_checkpoint(path, ["agent"])["agent"])
             # Mapped, not read, and copied into the buffer's own storage: no second copy in RAM.
             self.replay.load_state_dict(load_checkpoint(path, ["replay"], mmap=True)["replay"])
-        except (RuntimeError, ValueError, KeyError) as error:
-            raise CheckpointError(f"checkpoint {path} does not fit this run's config ({error}); start a fresh "
-                                  "run with trainer.resume=false (the old run is moved aside)") from error
-        self.counters = Counters(**state["counters"])
+            self.counters = Counters(**state["counters"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as error:
+            raise checkpoint_mismatch(path, found_format, error) from error
+        self._recent = deque(self.counters.recent_returns, maxlen=self._recent.maxlen)
         self.probe_obs = state["probe_obs"]
         self._restored_loop = state.get("loop")
         rng = state["rng"]
@@ -330,29 +221,34 @@ class Trainer:
         if rng["cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
 
-    # -- phases ----------------------------------------------------------------------------------
+    # -- evaluation ------------------------------------------------------------------------------
     @property
     def eval_env(self):
         if self._eval_env is None:
-            self._eval_env = build_env(self.cfg.env, num_envs=self.cfg.env.eval_num_envs, seed=self.cfg.seed + 7919)
+            self._eval_env = build_env(self.cfg.env, num_envs=self.cfg.env.eval_num_envs,
+                                       seed=self.cfg.seed + EVAL_ENV_SEED_OFFSET)
         return self._eval_env
 
-    def evaluate(self, logger: MetricLogger, stop: _StopFlag | None = None) -> dict[str, float] | None:
-        """One evaluation phase with the agent's evaluation ε; logs `eval/*`.
+    def evaluate(self, logger: MetricLogger, stop: StopFlag | None = None) -> dict[str, float] | None:
+        """One evaluation phase of `trainer.eval_frames` frames with the agent's evaluation ε; logs `eval/*`.
 
+        `eval/return` is the mean over the episodes completed within the budget (`eval/episodes` of
+        them); `eval/incomplete` is 1 when none completed and the return is the unfinished episodes'.
         A stop signal during the phase abandons it (returns None, nothing logged): the run checkpoints
         at once and the resumed run evaluates again.
         """
-        result = run_episodes(self.agent, self.eval_env, epsilon=self.cfg.agent.eval_epsilon,
-                              num_episodes=self.cfg.trainer.eval_episodes, device=self.device,
-                              seed=self.cfg.seed + 104729 + self.counters.updates,
-                              should_stop=None if stop is None else lambda: stop.signal_name is not None)
+        result = run_evaluation(self.agent, self.eval_env, epsilon=self.cfg.agent.eval_epsilon,
+                                budget_frames=self.cfg.trainer.eval_frames, device=self.device,
+                                seed=self.cfg.seed + EVAL_PHASE_SEED_OFFSET + self.counters.updates,
+                                should_stop=None if stop is None else lambda: stop.requested)
         if result.interrupted:
             return None
         values = {
             "eval/return": float(np.mean(result.returns)),
             "eval/return_std": float(np.std(result.returns)),
             "eval/episode_frames": float(np.mean(result.frames)),
+            "eval/episodes": float(result.completed_episodes),
+            "eval/incomplete": float(result.incomplete),
         }
         if self.is_atari:
             values["eval/hns"] = self.hns(values["eval/return"])
@@ -377,33 +273,29 @@ class Trainer:
             counts = np.maximum(np.round(probs / probs.sum() * 1000).astype(np.int64), 0)
             logger.histogram(self.frames, "probe/return_distribution", np.repeat(values, counts))
 
-    def reached_target_return(self, recent: deque) -> bool:
+    def reached_target_return(self) -> bool:
         """Whether the last `stop_window_episodes` training returns average `stop_at_mean_return`."""
         target, window = self.cfg.trainer.stop_at_mean_return, self.cfg.trainer.stop_window_episodes
-        if target is None or len(recent) < window:
+        if target is None or len(self._recent) < window:
             return False
-        return float(np.mean(list(recent)[-window:])) >= target
+        return float(np.mean(list(self._recent)[-window:])) >= target
 
-    # -- the loop --------------------------------------------------------------------------------
+    # -- the run ---------------------------------------------------------------------------------
     def train(self) -> str:
         """Run to `trainer.total_frames` (or a stop signal); returns the final status."""
         cfg = self.cfg
         atomic_write_text(self.run_dir / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.structured(cfg)))
-        remove_partial_checkpoints(self.run_dir)
-        resumed_from = latest_checkpoint(self.run_dir)
-        if resumed_from is not None:
-            self.restore(resumed_from)
-        self.resumed_from = str(resumed_from) if resumed_from else None
+        resumed = self._resume()
         write_status(self.run_dir, "running", frames=self.frames, resumed_from=self.resumed_from,
                      replaced_run=str(self.replaced_run) if self.replaced_run else None)
         # Records past the checkpoint (written before a kill) are dropped, so curves never double back.
         logger = MetricLogger(self.run_dir, tensorboard=cfg.logger.tensorboard, jsonl=cfg.logger.jsonl,
-                              purge_after_frames=self.frames if resumed_from is not None else None)
+                              purge_after_frames=self.frames if resumed else None)
         options = self.env.options()
         (self.run_dir / "env_options.json").write_text(json.dumps(options, indent=2, default=str) + "\n")
         logger.text("env/options", json.dumps(options, indent=2, default=str))
         logger.hparams(asdict(cfg), metrics=("eval/return", "eval/hns") if self.is_atari else ("eval/return",))
-        stop = _StopFlag()
+        stop = StopFlag()
         stop.install()
         try:
             status = self._loop(logger, stop)
@@ -415,112 +307,154 @@ class Trainer:
                 self._eval_env.close()
         return status
 
-    def _loop(self, logger: MetricLogger, stop: _StopFlag) -> str:
-        cfg, agent_cfg, counters = self.cfg, self.cfg.agent, self.counters
-        num_envs = self.env.num_envs
-        total_steps = frames_to_steps(cfg.trainer.total_frames, self.env.frames_per_step)
-        restored = self._restored_loop
+    def _resume(self) -> bool:
+        """Restore the newest complete checkpoint of the run dir, if any, and say so on the console and
+        in the job's log (Hydra's `train.log`); returns whether one was restored."""
+        remove_partial_checkpoints(self.run_dir)
+        path = latest_checkpoint(self.run_dir)
+        if path is None:
+            return False
+        self.restore(path)
+        self.resumed_from = str(path)
+        log.info("resumed from %s at %d frames", path.relative_to(self.run_dir), self.frames)
+        return True
+
+    def _loop(self, logger: MetricLogger, stop: StopFlag) -> str:
+        """Vector steps until the frame budget, the target return or a stop signal (module docstring)."""
+        counters = self.counters
+        total_steps = frames_to_steps(self.cfg.trainer.total_frames, self.env.frames_per_step)
+        self._start_episodes()
+        self._log_window = (time.perf_counter(), self.frames, counters.updates)
+        bar = tqdm(total=self.cfg.trainer.total_frames, initial=self.frames, unit="frame", unit_scale=True,
+                   disable=not self.cfg.trainer.progress, dynamic_ncols=True, mininterval=1.0)
+        try:
+            while counters.agent_steps < total_steps:
+                if stop.requested:
+                    return self._stop_for_signal(stop.signal_name)
+                epsilon = self.epsilon()
+                actions = self._act(epsilon)
+                if not self.overlap_env:
+                    step = self.env.step_wait()
+                self._learn()
+                if self.overlap_env:
+                    step = self.env.step_wait()
+                self.replay.add(self._obs[:, -1], self._first, actions, step.reward, step.terminated, step.truncated)
+                bar.update(self.env.num_envs * self.env.frames_per_step)
+                solved = self._end_episodes(step, logger, bar, epsilon)
+                self._periodic_work(logger, stop, epsilon, done=counters.agent_steps >= total_steps or solved)
+                if solved:
+                    break
+        finally:
+            bar.close()
+        write_status(self.run_dir, "done", frames=self.frames, updates=counters.updates, episodes=counters.episodes,
+                     recent_mean_return=float(np.mean(self._recent)) if self._recent else None,
+                     resumed_from=self.resumed_from)
+        return "done"
+
+    # -- the phases of a vector step -------------------------------------------------------------
+    def _start_episodes(self) -> None:
+        """Restore phase: continue the episodes a checkpoint saved mid-way, or reset every env."""
+        restored, self._restored_loop = self._restored_loop, None
         if restored is not None:
             self.env.load_state_dict(restored["env"])
-            obs, first = restored["obs"].copy(), restored["first"].copy()
-            episode_return = restored["episode_return"].copy()
+            self._obs, self._first = restored["obs"].copy(), restored["first"].copy()
+            self._episode_return = restored["episode_return"].copy()
         else:
-            obs = self.env.reset(seed=cfg.seed + counters.agent_steps)
-            first = np.ones(num_envs, dtype=bool)
-            episode_return = np.zeros(num_envs, dtype=np.float64)
-        self._restored_loop = None
+            self._obs = self.env.reset(seed=self.cfg.seed + self.counters.agent_steps)
+            self._first = np.ones(self.env.num_envs, dtype=bool)
+            self._episode_return = np.zeros(self.env.num_envs, dtype=np.float64)
         if self.probe_obs is None:
-            self.probe_obs = obs[:1].copy()
-        self._obs, self._first, self._episode_return = obs, first, episode_return
-        recent = deque(counters.recent_returns, maxlen=100)
-        learning = False
-        window_start = (time.perf_counter(), self.frames, counters.updates)
-        bar = tqdm(total=cfg.trainer.total_frames, initial=self.frames, unit="frame", unit_scale=True,
-                   disable=not cfg.trainer.progress, dynamic_ncols=True, mininterval=1.0)
-        while counters.agent_steps < total_steps:
-            if stop.signal_name is not None:
-                counters.recent_returns = list(recent)
-                self.save()
-                write_status(self.run_dir, "preempted", frames=self.frames, signal=stop.signal_name)
-                bar.close()
-                return "preempted"
-            epsilon = linear_epsilon(counters.agent_steps, start=agent_cfg.epsilon.start, end=agent_cfg.epsilon.end,
-                                     decay_steps=agent_cfg.epsilon.decay_steps, warmup_steps=agent_cfg.warmup_steps)
-            actions = self.agent.act(torch.from_numpy(obs).to(self.device), epsilon).cpu().numpy()
-            # The updates of this step never see its transition, so running the env during them
-            # (overlap) or before them gives the same run; see `overlap_env`.
-            self.env.step_async(actions)
-            if not self.overlap_env:
-                step = self.env.step_wait()
-            counters.agent_steps += num_envs
+            self.probe_obs = self._obs[:1].copy()
 
-            # Learning starts once warm-up is over and a batch can be drawn, and never stops (the buffer only grows).
-            learning = learning or (counters.agent_steps >= agent_cfg.warmup_steps and self.replay.can_sample())
-            if learning:
-                due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1
-                # PER's β schedule and priorities; both calls are no-ops on the uniform buffer.
-                self.replay.set_step(counters.agent_steps)
-                while counters.updates < due:
-                    batch = self.replay.sample()
-                    metrics = self.agent.update(batch)
-                    self.replay.update_priorities(batch.index, metrics.pop("priorities"))
-                    self.update_metrics.record(metrics, counters.updates)
-                    counters.updates += 1
-            if counters.agent_steps - counters.last_target_sync_step >= agent_cfg.target_update_period_steps:
-                self.agent.sync_target()
-                counters.last_target_sync_step = counters.agent_steps
+    def epsilon(self) -> float:
+        """The exploration ε of the current agent step (`agent.epsilon`, after `agent.warmup_steps`)."""
+        schedule = self.cfg.agent.epsilon
+        return linear_epsilon(self.counters.agent_steps, start=schedule.start, end=schedule.end,
+                              decay_steps=schedule.decay_steps, warmup_steps=self.cfg.agent.warmup_steps)
 
-            if self.overlap_env:
-                step = self.env.step_wait()
-            self.replay.add(obs[:, -1], first, actions, step.reward, step.terminated, step.truncated)
-            bar.update(num_envs * self.env.frames_per_step)
+    def _act(self, epsilon: float) -> np.ndarray:
+        """Act phase: ε-greedy actions for every env, and the env step started with them."""
+        actions = self.agent.act(torch.from_numpy(self._obs).to(self.device), epsilon).cpu().numpy()
+        self.env.step_async(actions)
+        self.counters.agent_steps += self.env.num_envs
+        return actions
 
-            episode_return += step.reward
-            ended = step.terminated | step.truncated
-            if ended.any():
-                for i in np.flatnonzero(ended):
-                    counters.episodes += 1
-                    recent.append(float(episode_return[i]))
-                    values = {"train/episode_return": float(episode_return[i])}
-                    if self.is_atari:
-                        values["train/hns"] = self.hns(episode_return[i])
-                    logger.scalars(self.frames, values)
-                episode_return[ended] = 0.0
-                bar.set_postfix(ret=f"{np.mean(recent):.1f}", eps=f"{epsilon:.3f}", refresh=False)
-                solved = self.reached_target_return(recent)
-            else:
-                solved = False
-            first = step.first
-            obs = step.obs
-            self._obs, self._first = obs, first
+    def _learn(self) -> None:
+        """Learn phase: the updates due by now (one per `train_period_steps` after warm-up) and the
+        target sync. Learning starts once warm-up is over and a batch can be drawn, and never stops
+        (the buffer only grows)."""
+        agent_cfg, replay_cfg, counters = self.cfg.agent, self.cfg.replay, self.counters
+        self._learning = self._learning or (counters.agent_steps >= agent_cfg.warmup_steps
+                                            and self.replay.can_sample())
+        if self._learning:
+            due = (counters.agent_steps - agent_cfg.warmup_steps) // agent_cfg.train_period_steps + 1
+            # PER's β and priorities; both calls are no-ops on the uniform buffer.
+            self.replay.set_beta(linear_beta(counters.agent_steps, start=replay_cfg.beta_start,
+                                             end=replay_cfg.beta_end, anneal_steps=replay_cfg.beta_anneal_steps))
+            while counters.updates < due:
+                batch = self.replay.sample()
+                metrics = self.agent.update(batch)
+                self.replay.update_priorities(batch.index, metrics.pop("priorities"))
+                self.update_metrics.record(metrics, counters.updates)
+                counters.updates += 1
+        if counters.agent_steps - counters.last_target_sync_step >= agent_cfg.target_update_period_steps:
+            self.agent.sync_target()
+            counters.last_target_sync_step = counters.agent_steps
 
-            frames = self.frames
-            done = counters.agent_steps >= total_steps or solved
-            if frames - counters.last_log_frames >= cfg.trainer.log_period_frames or done:
-                now = time.perf_counter()
-                elapsed = max(now - window_start[0], 1e-9)
-                values = {
-                    "perf/frames_per_s": (frames - window_start[1]) / elapsed,
-                    "perf/updates_per_s": (counters.updates - window_start[2]) / elapsed,
-                    "train/epsilon": epsilon,
-                    "replay/size": float(len(self.replay)),
-                }
-                for key, mean in self.update_metrics.drain(frames).items():
-                    values[metric_tag(key)] = mean
-                logger.scalars(frames, values)
-                window_start = (now, frames, counters.updates)
-                counters.last_log_frames = frames
-            if frames - counters.last_eval_frames >= cfg.trainer.eval_period_frames or done:
-                self.evaluate(logger, stop)
-            if frames - counters.last_checkpoint_frames >= cfg.trainer.checkpoint_period_frames or done:
-                counters.recent_returns = list(recent)
-                self.save()
-            if solved:
-                break
-        bar.close()
-        write_status(self.run_dir, "done", frames=self.frames, updates=counters.updates, episodes=counters.episodes,
-                     recent_mean_return=float(np.mean(recent)) if recent else None, resumed_from=self.resumed_from)
-        return "done"
+    def _end_episodes(self, step: VecStep, logger: MetricLogger, bar: tqdm, epsilon: float) -> bool:
+        """Episode-ends phase: log each finished episode's return, move on to the step's observations;
+        returns whether the recent returns reached `trainer.stop_at_mean_return`."""
+        self._episode_return += step.reward
+        ended = step.terminated | step.truncated
+        solved = False
+        if ended.any():
+            for i in np.flatnonzero(ended):
+                self.counters.episodes += 1
+                self._recent.append(float(self._episode_return[i]))
+                values = {"train/episode_return": float(self._episode_return[i])}
+                if self.is_atari:
+                    values["train/hns"] = self.hns(self._episode_return[i])
+                logger.scalars(self.frames, values)
+            self._episode_return[ended] = 0.0
+            bar.set_postfix(ret=f"{np.mean(self._recent):.1f}", eps=f"{epsilon:.3f}", refresh=False)
+            solved = self.reached_target_return()
+        self._obs, self._first = step.obs, step.first
+        return solved
+
+    def _periodic_work(self, logger: MetricLogger, stop: StopFlag, epsilon: float, done: bool) -> None:
+        """Periodic phase: log, evaluate and checkpoint when their period in frames has passed, and all
+        three at the end of the run."""
+        frames, counters, trainer_cfg = self.frames, self.counters, self.cfg.trainer
+        if frames - counters.last_log_frames >= trainer_cfg.log_period_frames or done:
+            self._log_training(logger, epsilon)
+        if frames - counters.last_eval_frames >= trainer_cfg.eval_period_frames or done:
+            self.evaluate(logger, stop)
+        if frames - counters.last_checkpoint_frames >= trainer_cfg.checkpoint_period_frames or done:
+            self.save()
+
+    def _log_training(self, logger: MetricLogger, epsilon: float) -> None:
+        """Log throughput since the last log, ε, the replay's size and the mean update metrics."""
+        frames, updates = self.frames, self.counters.updates
+        now = time.perf_counter()
+        start_time, start_frames, start_updates = self._log_window
+        elapsed = max(now - start_time, 1e-9)
+        values = {
+            "perf/frames_per_s": (frames - start_frames) / elapsed,
+            "perf/updates_per_s": (updates - start_updates) / elapsed,
+            "train/epsilon": epsilon,
+            "replay/size": float(len(self.replay)),
+        }
+        for key, mean in self.update_metrics.drain(frames).items():
+            values[metric_tag(key)] = mean
+        logger.scalars(frames, values)
+        self._log_window = (now, frames, updates)
+        self.counters.last_log_frames = frames
+
+    def _stop_for_signal(self, signal_name: str) -> str:
+        """Checkpoint at once and record the preemption; the restarted job resumes from here."""
+        self.save()
+        write_status(self.run_dir, "preempted", frames=self.frames, signal=signal_name)
+        return "preempted"
 
 
 def run(cfg: TrainConfig) -> str:

@@ -11,10 +11,16 @@ from omegaconf import OmegaConf
 
 from agents import build_agent
 from envs import build_env, human_normalized_score
-from training.checkpoint import CheckpointError, check_checkpoint_agent, latest_checkpoint, load_checkpoint
+from training.checkpoint import (
+    check_checkpoint_agent,
+    check_checkpoint_format,
+    checkpoint_mismatch,
+    latest_checkpoint,
+    load_checkpoint,
+)
 from training.config import EvaluateConfig, TrainConfig, load_train_config
-from training.evaluation import run_episodes
-from training.loop import resolve_device
+from training.device import resolve_device
+from training.evaluation import run_evaluation
 from training.rundir import CONFIG_FILE, atomic_write_text
 
 
@@ -23,31 +29,37 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     path = Path(run_dir) / CONFIG_FILE
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory: no {CONFIG_FILE}")
-    return load_train_config(OmegaConf.load(path))
+    saved = OmegaConf.load(path)
+    # Runs trained before evaluation was bounded in frames saved `trainer.eval_episodes`; such a run's
+    # evaluation budget is the schema's default (or evaluate.py's `eval_frames`).
+    saved.get("trainer", {}).pop("eval_episodes", None)
+    return load_train_config(saved)
 
 
 def evaluate_run(cfg: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
-    """Play `cfg.episodes` episodes with the run's newest checkpoint; write and return the summary."""
+    """Play one evaluation phase (`cfg.eval_frames` frames, or the run's `trainer.eval_frames`) with the
+    run's newest checkpoint; write and return the summary (`training.evaluation` says what is scored)."""
     run_dir = Path(cfg.run_dir)
     train_cfg = load_run_config(run_dir)
     checkpoint = latest_checkpoint(run_dir)
     if checkpoint is None:
         raise FileNotFoundError(f"{run_dir} has no complete checkpoint under {run_dir / 'checkpoints'}")
-    if cfg.episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {cfg.episodes}")
+    eval_frames = train_cfg.trainer.eval_frames if cfg.eval_frames is None else cfg.eval_frames
+    if eval_frames < 1:
+        raise ValueError(f"eval_frames must be >= 1, got {eval_frames}")
+    found_format = check_checkpoint_format(checkpoint)
     device = resolve_device(cfg.device)
-    num_envs = min(cfg.num_envs or train_cfg.env.eval_num_envs, cfg.episodes)
-    env = build_env(train_cfg.env, num_envs=num_envs, seed=cfg.seed)
+    env = build_env(train_cfg.env, num_envs=cfg.num_envs or train_cfg.env.eval_num_envs, seed=cfg.seed)
     try:
         agent = build_agent(train_cfg.agent, (env.stack, *env.frame_shape), env.num_actions, device, seed=cfg.seed)
         parts = load_checkpoint(checkpoint, parts=["agent", "trainer"], map_location=device)
         check_checkpoint_agent(checkpoint, parts["trainer"], train_cfg.agent.name, train_cfg.agent.head.kind)
         try:
             agent.load_state_dict(parts["agent"])
-        except (RuntimeError, KeyError) as error:
-            raise CheckpointError(f"checkpoint {checkpoint} does not fit {run_dir / CONFIG_FILE}: {error}") from error
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise checkpoint_mismatch(checkpoint, found_format, error) from error
         epsilon = train_cfg.agent.eval_epsilon if cfg.epsilon is None else cfg.epsilon
-        result = run_episodes(agent, env, epsilon=epsilon, num_episodes=cfg.episodes, device=device, seed=cfg.seed)
+        result = run_evaluation(agent, env, epsilon=epsilon, budget_frames=eval_frames, device=device, seed=cfg.seed)
     finally:
         env.close()
     frames = int(parts["trainer"]["counters"]["agent_steps"]) * env.frames_per_step
@@ -59,7 +71,10 @@ def evaluate_run(cfg: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
         "checkpoint": checkpoint.name,
         "train_frames": frames,
         "epsilon": epsilon,
-        "episodes": len(result.returns),
+        "eval_frames": eval_frames,
+        "frames_played": result.frames_played,
+        "episodes": result.completed_episodes,
+        "incomplete": result.incomplete,  # no episode completed: `returns` are the unfinished episodes' so far
         "returns": result.returns,
         "episode_frames": result.frames,
         "mean_return": mean_return,

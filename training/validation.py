@@ -114,6 +114,7 @@ def validate_config(cfg: TrainConfig) -> None:
         "replay.capacity": replay.capacity,
         "trainer.total_frames": trainer.total_frames,
         "trainer.eval_period_frames": trainer.eval_period_frames,
+        "trainer.eval_frames": trainer.eval_frames,
         "trainer.checkpoint_period_frames": trainer.checkpoint_period_frames,
         "trainer.log_period_frames": trainer.log_period_frames,
         "env.num_envs": env.num_envs,

@@ -200,7 +200,7 @@ TINY = [
     "agent.target_update_period_steps=100",
     "agent.epsilon.decay_steps=200",
     "replay.capacity=1000",
-    "trainer.eval_episodes=2",
+    "trainer.eval_frames=200",
     "trainer.checkpoint_period_frames=300",
     "trainer.eval_period_frames=300",
     "trainer.log_period_frames=100",
@@ -213,7 +213,7 @@ TINY = [
 
 def test_tiny_training_run_checkpoints_and_resumes_the_same_trajectory(tmp_path: Path):
     """600 frames straight == 300 frames, stop, resume, 300 more: same parameters, replay and returns."""
-    from tests.training.test_resume import assert_same
+    from tests.training.shared import assert_same
     from training.checkpoint import latest_checkpoint
     from training.logging import read_metrics
     from training.loop import Trainer, run

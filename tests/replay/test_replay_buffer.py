@@ -156,8 +156,7 @@ def test_batch_is_preallocated_and_reused() -> None:
 def test_state_dict_round_trip_resumes_identically(prioritized: bool) -> None:
     """A buffer restored from a saved state samples the same batches, and keeps doing so after both
     copies receive the same further steps (storage, write head, validity, RNG all restored)."""
-    per = ({"alpha": 0.6, "beta_start": 0.4, "beta_end": 1.0, "beta_anneal_steps": 100,
-            "priority_eps": 1e-6} if prioritized else {})
+    per = {"alpha": 0.6, "beta": 0.4, "priority_eps": 1e-6} if prioritized else {}
     rec = fake_record(num_envs=3, stack=4, steps=140)
     original = make_buffer(30, 3, 4, n=3, seed=11, **per)
     for t in range(100):
@@ -165,7 +164,7 @@ def test_state_dict_round_trip_resumes_identically(prioritized: bool) -> None:
         if prioritized and t > 20:
             batch = original.sample()
             original.update_priorities(batch.index, torch.rand(16, generator=torch.Generator().manual_seed(t)))
-            original.set_step(t)
+            original.set_beta(0.4 + 0.006 * t)
     stream = io.BytesIO()
     torch.save(original.state_dict(), stream)
     stream.seek(0)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from replay_reference import FakeVectorEnv, add_step, chi_square, chi_square_threshold, run_env
 
-from replay import PrioritizedReplayBuffer, SumTree, linear_beta
+from replay import PrioritizedReplayBuffer, SumTree
 
 ALPHA, EPS = 0.6, 1e-6
 
@@ -57,7 +57,7 @@ def per_buffer(seed: int = 0, batch_size: int = 64) -> tuple[PrioritizedReplayBu
     env = FakeVectorEnv(3, 4, p_term=0.08, p_trunc=0.05, max_len=10, seed=seed)
     rec = run_env(env, 140, num_actions=4, seed=seed, reset_obs=env.reset())
     buf = PrioritizedReplayBuffer(40 * 3, 3, (2,), torch.int32, 4, 3, 0.9, 1.0, batch_size, "cpu", seed,
-                                  alpha=ALPHA, beta_start=0.4, beta_end=1.0, beta_anneal_steps=1000,
+                                  alpha=ALPHA, beta=0.4,
                                   priority_eps=EPS)
     for t in range(len(rec) - 3):
         add_step(buf, rec, t)
@@ -108,8 +108,7 @@ def test_importance_weights_equal_their_formula() -> None:
     ids = valid_ids(buf)
     p = torch.rand(len(ids), generator=torch.Generator().manual_seed(0)) * 2
     buf.update_priorities(ids, p)
-    buf.set_step(250)
-    assert buf.beta == pytest.approx(0.4 + 0.25 * 0.6)
+    buf.set_beta(0.55)
     batch = buf.sample()
     leaf = {int(i): (float(x) + EPS) ** ALPHA for i, x in zip(ids, p, strict=True)}
     total = sum(leaf.values())
@@ -150,14 +149,10 @@ def test_update_does_not_revive_rows_that_became_invalid() -> None:
     assert buf.tree.total().item() == 0.0 and not buf.can_sample()
 
 
-def test_linear_beta_schedule() -> None:
+def test_beta_is_set_by_the_buffer_user() -> None:
     buf, _ = per_buffer(seed=5)
     assert buf.beta == 0.4
-    buf.set_step(500)
-    assert buf.beta == pytest.approx(0.7)
     buf.set_beta(0.9)
     assert buf.beta == 0.9
-    assert linear_beta(0, 0.4, 1.0, 100) == 0.4
-    assert linear_beta(50, 0.4, 1.0, 100) == pytest.approx(0.7)
-    assert linear_beta(10**9, 0.4, 1.0, 100) == 1.0
-    assert linear_beta(5, 0.4, 1.0, 0) == 1.0
+    with pytest.raises(ValueError, match="beta must be >= 0"):
+        buf.set_beta(-0.1)

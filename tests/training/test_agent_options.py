@@ -30,7 +30,7 @@ TINY = [
     "agent.target_update_period_steps=40", "agent.batch_size=8", "replay.capacity=1000",
     "trainer.eval_period_frames=100000", "trainer.checkpoint_period_frames=100000",
     "trainer.log_period_frames=100000", "trainer.progress=false", "logger.tensorboard=false",
-    "trainer.eval_episodes=1", "env.eval_num_envs=1", "env.protocol.max_episode_frames=400",
+    "trainer.eval_frames=400", "env.eval_num_envs=1", "env.protocol.max_episode_frames=400",
 ]
 
 

@@ -70,7 +70,7 @@ TINY_CARTPOLE = [
     "agent.warmup_steps=100",
     "trainer.total_frames=600",
     "trainer.eval_period_frames=600",
-    "trainer.eval_episodes=1",
+    "trainer.eval_frames=200",
     "trainer.checkpoint_period_frames=300",
     "trainer.progress=false",
     "logger.tensorboard=false",
@@ -86,13 +86,13 @@ def test_evaluate_rejects_a_dir_without_checkpoint_and_a_foreign_checkpoint(tmp_
     for agent in ("dqn", "qrdqn"):
         assert cli("train.py", f"agent={agent}", *TINY_CARTPOLE, f"runs_root={runs}", cwd=tmp_path).returncode == 0
     dqn_dir, qrdqn_dir = (runs / "default" / agent / "cartpole" / "seed0" for agent in ("dqn", "qrdqn"))
-    own = cli("evaluate.py", f"run_dir={dqn_dir}", "episodes=1", cwd=tmp_path)
+    own = cli("evaluate.py", f"run_dir={dqn_dir}", "eval_frames=200", cwd=tmp_path)
     assert own.returncode == 0, own.stderr
 
     # A run dir whose checkpoints came from another agent: copy qrdqn's checkpoints into dqn's run.
     shutil.rmtree(dqn_dir / CHECKPOINT_DIR)
     shutil.copytree(qrdqn_dir / CHECKPOINT_DIR, dqn_dir / CHECKPOINT_DIR)
-    foreign = cli("evaluate.py", f"run_dir={dqn_dir}", "episodes=1", cwd=tmp_path)
+    foreign = cli("evaluate.py", f"run_dir={dqn_dir}", "eval_frames=200", cwd=tmp_path)
     assert foreign.returncode == 2
     assert "written by agent 'qrdqn'" in foreign.stderr and "agent 'dqn'" in foreign.stderr
     assert "Traceback" not in foreign.stderr
@@ -102,6 +102,17 @@ def test_evaluate_rejects_a_dir_without_checkpoint_and_a_foreign_checkpoint(tmp_
     assert missing.returncode == 2 and "has no complete checkpoint" in missing.stderr
 
 
+def test_a_resumed_run_says_so_on_the_console_and_in_train_log(tmp_path: Path):
+    runs = tmp_path / "runs"
+    assert cli("train.py", "agent=dqn", *TINY_CARTPOLE, f"runs_root={runs}", cwd=tmp_path).returncode == 0
+    resumed = cli("train.py", "agent=dqn", *TINY_CARTPOLE, "trainer.total_frames=900", "trainer.progress=true",
+                  f"runs_root={runs}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    message = "resumed from checkpoints/step-0000000000600 at 600 frames"
+    assert message in resumed.stdout + resumed.stderr
+    assert message in (runs / "default" / "dqn" / "cartpole" / "seed0" / "train.log").read_text()
+
+
 # Tiny Atari with a 40k-frame replay: each checkpoint writes ~280 MB, so a kill can land inside a write.
 KILL_RUN = [
     "experiment=quickstart",
@@ -109,7 +120,7 @@ KILL_RUN = [
     "agent.warmup_steps=200",
     "agent.target_update_period_steps=200",
     "trainer.eval_period_frames=6000",
-    "trainer.eval_episodes=1",
+    "trainer.eval_frames=1000",
     "env.eval_num_envs=1",
     "env.protocol.max_episode_frames=1000",
     "trainer.checkpoint_period_frames=800",

@@ -20,14 +20,15 @@ from training.scoring import evaluate_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# A few thousand Atari frames: learning starts after 200 agent steps, short eval episodes.
+# A few thousand Atari frames: learning starts after 200 agent steps, episodes capped at 2000 frames, so
+# each evaluation phase (2 envs x 2000 frames) completes an episode on each env.
 TINY_ATARI = [
     "experiment=quickstart",
     "trainer.total_frames=4000",
     "agent.warmup_steps=200",
     "agent.target_update_period_steps=200",
     "trainer.eval_period_frames=2000",
-    "trainer.eval_episodes=2",
+    "trainer.eval_frames=4000",
     "env.eval_num_envs=2",
     "env.protocol.max_episode_frames=2000",
     "trainer.checkpoint_period_frames=2000",
@@ -55,10 +56,11 @@ def test_quickstart_atari_run_writes_everything_and_evaluates(runs_root):
     options = json.loads((run_dir / "env_options.json").read_text())
     assert options["repeat_action_probability"] == 0.0 and options["reward_clipping"] is False
 
-    path, summary = evaluate_run(EvaluateConfig(run_dir=str(run_dir), episodes=3, num_envs=2))
+    path, summary = evaluate_run(EvaluateConfig(run_dir=str(run_dir), eval_frames=6000, num_envs=2))
     written = json.loads(path.read_text())
-    assert written["episodes"] == 3 and len(written["returns"]) == 3
-    assert written["mean_return"] == pytest.approx(sum(written["returns"]) / 3)
+    assert not written["incomplete"] and written["episodes"] == len(written["returns"]) >= 2
+    assert 6000 <= written["frames_played"] < 6000 + 2 * 4  # stops within one vector step of the budget
+    assert written["mean_return"] == pytest.approx(sum(written["returns"]) / len(written["returns"]))
     assert written["hns"] == pytest.approx((written["mean_return"] - 1.7) / (30.5 - 1.7))
     assert written["train_frames"] == 4000
 
@@ -79,7 +81,7 @@ def test_cli_train_then_evaluate(tmp_path):
                    capture_output=True, timeout=600)
     run_dir = tmp_path / "quickstart" / "dqn" / "breakout" / "seed1"
     assert read_status(run_dir)["status"] == "done"
-    result = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), f"run_dir={run_dir}", "episodes=2"],
+    result = subprocess.run([sys.executable, str(ROOT / "evaluate.py"), f"run_dir={run_dir}", "eval_frames=4000"],
                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert len(list((run_dir / "eval").glob("eval-*.json"))) == 1
@@ -87,7 +89,7 @@ def test_cli_train_then_evaluate(tmp_path):
 
 def test_evaluate_without_checkpoint_fails_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.yaml"):
-        evaluate_run(EvaluateConfig(run_dir=str(tmp_path), episodes=1))
+        evaluate_run(EvaluateConfig(run_dir=str(tmp_path), eval_frames=1))
 
 
 @pytest.mark.parametrize(("override", "message"), [

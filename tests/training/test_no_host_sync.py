@@ -3,8 +3,9 @@
 no longer run ahead of the device.
 
 The check is by caller: while the hot path runs, these Tensor methods raise when they are called
-from the project's own hot-path files (agents/, replay/, training/loop.py). torch's internals stay
-free to read their own host-side tensors (an optimizer's CPU step counter, say), which costs no sync.
+from the project's own hot-path files (agents/, replay/, and training/'s loop, metrics and schedules).
+torch's internals stay free to read their own host-side tensors (an optimizer's CPU step counter, say),
+which costs no sync.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import torch
 from agents import build_agent
 from replay import build_replay
 from training.config import train_config
-from training.loop import UpdateMetrics
+from training.metrics import UpdateMetrics
+from training.schedules import linear_beta
 
 ROOT = Path(__file__).resolve().parents[2]
-GUARDED = tuple(str(p) for p in (ROOT / "agents", ROOT / "replay", ROOT / "training" / "loop.py"))
+GUARDED = tuple(str(p) for p in (ROOT / "agents", ROOT / "replay", *(ROOT / "training" / f"{name}.py"
+                                                                    for name in ("loop", "metrics", "schedules"))))
 HOST_READS = ("__bool__", "__int__", "__float__", "__index__", "item", "tolist", "cpu", "numpy")
 AGENTS = ("dqn", "c51", "qrdqn", "iqn", "fqf", "expectile")
 
@@ -86,7 +89,8 @@ def test_act_add_sample_update_never_read_tensors_on_the_host(agent_name: str, k
         for update in range(2):  # the second round runs with the optimizer state the first one made
             actions = agent.act(obs, 0.1)
             fill(replay, 1, rng)
-            replay.set_step(200 + update)
+            replay.set_beta(linear_beta(200 + update, start=cfg.replay.beta_start, end=cfg.replay.beta_end,
+                                        anneal_steps=cfg.replay.beta_anneal_steps))
             batch = replay.sample()
             metrics = agent.update(batch)
             replay.update_priorities(batch.index, metrics.pop("priorities"))

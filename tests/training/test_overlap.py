@@ -16,15 +16,17 @@ import torch
 from envs import build_env
 from envs.config import EnvConfig
 from tests.conftest import train_config
-from tests.training.test_resume import CARTPOLE, assert_same
+from tests.training.shared import CARTPOLE, assert_same
+from training.device import overlap_env
 from training.logging import read_metrics
-from training.loop import Trainer, overlap_env
+from training.loop import Trainer
 
 ATARI = [
     "env=atari", "env.game=pong", "agent=dqn", "agent.warmup_steps=200", "agent.train_period_steps=4",
     "agent.target_update_period_steps=100", "agent.epsilon.decay_steps=400", "replay.capacity=2000",
     "trainer.total_frames=1600", "trainer.eval_period_frames=100000000", "trainer.checkpoint_period_frames=100000000",
-    "trainer.log_period_frames=400", "trainer.progress=false", "logger.tensorboard=false", "trainer.device=cpu",
+    "trainer.log_period_frames=400", "trainer.eval_frames=3200", "trainer.progress=false", "logger.tensorboard=false",
+    "trainer.device=cpu",
 ]
 
 
@@ -82,11 +84,11 @@ def test_atari_step_async_then_wait_equals_step() -> None:
 
 
 def test_auto_overlaps_with_a_gpu_or_spare_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    import training.loop as loop
+    import training.device as device
 
     assert overlap_env("on", torch.device("cpu")) and not overlap_env("off", torch.device("cuda"))
     assert overlap_env("auto", torch.device("cuda"))
-    monkeypatch.setattr(loop, "available_cores", lambda: torch.get_num_threads())
+    monkeypatch.setattr(device, "available_cores", lambda: torch.get_num_threads())
     assert not overlap_env("auto", torch.device("cpu"))
-    monkeypatch.setattr(loop, "available_cores", lambda: torch.get_num_threads() + 1)
+    monkeypatch.setattr(device, "available_cores", lambda: torch.get_num_threads() + 1)
     assert overlap_env("auto", torch.device("cpu"))

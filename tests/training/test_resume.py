@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import random
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,42 +14,11 @@ import torch
 
 import training.checkpoint as checkpoint_module
 from tests.conftest import train_config
+from tests.training.shared import CARTPOLE, assert_same
 from training.checkpoint import CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint
 from training.logging import read_metrics
 from training.loop import NonFiniteError, Trainer, run
 from training.rundir import RunDirError, read_status
-
-CARTPOLE = [
-    "experiment=cartpole",
-    "agent.warmup_steps=300",
-    "agent.target_update_period_steps=200",
-    "trainer.eval_period_frames=1000",
-    "trainer.eval_episodes=2",
-    "trainer.checkpoint_period_frames=1000",
-    "trainer.log_period_frames=500",
-    "trainer.progress=false",
-    "logger.tensorboard=false",
-    "replay.capacity=5000",
-]
-
-
-def assert_same(a: Any, b: Any, path: str = "") -> None:
-    """Recursive exact equality of nested dicts/lists/tuples of tensors, arrays and plain values."""
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape, path
-        assert torch.equal(a.cpu(), b.cpu()), path
-    elif isinstance(a, np.ndarray):
-        assert np.array_equal(a, b), path
-    elif isinstance(a, dict):
-        assert set(a) == set(b), f"{path}: keys {sorted(map(str, a))} != {sorted(map(str, b))}"
-        for key in a:
-            assert_same(a[key], b[key], f"{path}.{key}")
-    elif isinstance(a, list | tuple):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
 
 
 def test_checkpoint_round_trip_restores_every_tensor_counter_and_rng(tmp_path: Path):
@@ -203,9 +172,9 @@ def test_resume_drops_metrics_logged_after_the_checkpoint(tmp_path: Path):
 
 
 def test_a_stop_signal_cuts_an_evaluation_short(tmp_path: Path):
-    """Evaluation polls the stop flag each step, so a preemption never waits for 108k-frame episodes."""
+    """Evaluation polls the stop flag each step, so a preemption never waits for a 500k-frame phase."""
     from envs import build_env
-    from training.evaluation import run_episodes
+    from training.evaluation import run_evaluation
 
     cfg = train_config([*CARTPOLE, "agent=dqn", f"runs_root={tmp_path}"])
     trainer = Trainer(cfg)
@@ -217,9 +186,66 @@ def test_a_stop_signal_cuts_an_evaluation_short(tmp_path: Path):
         return polls["n"] > 5
 
     try:
-        result = run_episodes(trainer.agent, env, epsilon=0.0, num_episodes=4, device=trainer.device, seed=0,
-                              should_stop=should_stop)
+        result = run_evaluation(trainer.agent, env, epsilon=0.0, budget_frames=10_000, device=trainer.device,
+                                seed=0, should_stop=should_stop)
     finally:
         env.close()
         trainer.env.close()
     assert result.interrupted and result.returns == [] and polls["n"] == 6
+
+
+def test_a_resumed_run_says_so_in_its_log(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """The message goes through `logging`, which Hydra sends to the console and the run's `train.log`."""
+    cfg = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=1000", f"runs_root={tmp_path}"])
+    with caplog.at_level(logging.INFO, logger="training.loop"):
+        assert run(cfg) == "done"
+        assert "resumed" not in caplog.text
+        more = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=1500", f"runs_root={tmp_path}"])
+        assert run(more) == "done"
+    assert "resumed from checkpoints/step-0000000001000 at 1000 frames" in caplog.messages
+
+
+@pytest.fixture
+def finished_iqn_run(tmp_path: Path):
+    """A finished 1000-frame IQN CartPole run, and the config that resumes it for 500 frames more."""
+    first = train_config([*CARTPOLE, "agent=iqn", "trainer.total_frames=1000", f"runs_root={tmp_path}"])
+    assert run(first) == "done"
+    more = train_config([*CARTPOLE, "agent=iqn", "trainer.total_frames=1500", f"runs_root={tmp_path}"])
+    return more, latest_checkpoint(Path(first.run_dir))
+
+
+def test_a_checkpoint_without_format_loads_while_its_parts_fit(finished_iqn_run):
+    cfg, checkpoint = finished_iqn_run
+    assert (checkpoint / checkpoint_module.FORMAT_FILE).read_text().strip() == str(checkpoint_module.CHECKPOINT_FORMAT)
+    (checkpoint / checkpoint_module.FORMAT_FILE).unlink()  # as written before checkpoints had a format
+    assert checkpoint_module.checkpoint_format(checkpoint) == 1
+    assert run(cfg) == "done"
+    assert read_status(Path(cfg.run_dir))["resumed_from"] == str(checkpoint)
+
+
+def test_an_unknown_checkpoint_format_fails_before_loading_naming_found_expected_and_the_way_out(
+        finished_iqn_run, monkeypatch):
+    cfg, checkpoint = finished_iqn_run
+    (checkpoint / checkpoint_module.FORMAT_FILE).write_text("99\n")
+    monkeypatch.setattr("training.loop.load_checkpoint", lambda *a, **k: pytest.fail("loaded a part"))
+    with pytest.raises(CheckpointError) as caught:
+        run(cfg)
+    message = str(caught.value)
+    assert f"{checkpoint} has format 99" in message
+    assert f"writes format {checkpoint_module.CHECKPOINT_FORMAT}" in message and "trainer.resume=false" in message
+
+
+def test_an_older_checkpoint_whose_agent_state_changed_fails_clearly(finished_iqn_run):
+    """A format-1 checkpoint whose agent part no longer fits: a CheckpointError naming the format and the
+    failure, never a bare KeyError from deep inside `load_state_dict`."""
+    cfg, checkpoint = finished_iqn_run
+    (checkpoint / checkpoint_module.FORMAT_FILE).unlink()
+    agent = torch.load(checkpoint / "agent.pt", weights_only=False)
+    del agent["generator"]  # a key this code's agent expects
+    torch.save(agent, checkpoint / "agent.pt")
+    with pytest.raises(CheckpointError) as caught:
+        run(cfg)
+    message = str(caught.value)
+    assert "checkpoint format 1" in message and f"writes format {checkpoint_module.CHECKPOINT_FORMAT}" in message
+    assert "KeyError" in message and "trainer.resume=false" in message
+    assert read_status(Path(cfg.run_dir))["status"] == "failed"

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from training.loop import NonFiniteError, UpdateMetrics
+from training.metrics import NonFiniteError, UpdateMetrics
 
 
 def metrics(loss: float, grad_norm: float, q_mean: float) -> dict[str, torch.Tensor]:
