@@ -26,7 +26,7 @@ class AlwaysLeft:
 
 @pytest.fixture
 def cartpole():
-    env = build_env(train_config(["env=cartpole"]).env, num_envs=4, seed=0)
+    env = build_env(train_config(["experiment=cartpole"]).env, num_envs=4, seed=0)
     yield env
     env.close()
 
@@ -67,7 +67,7 @@ def test_trainer_logs_an_incomplete_phase(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", [0, -1])
 def test_a_budget_below_one_frame_fails_before_any_work(value: int) -> None:
     with pytest.raises(ConfigError, match=f"trainer.eval_frames must be > 0, got {value}"):
-        validate_config(train_config(["env=cartpole", f"trainer.eval_frames={value}"]))
+        validate_config(train_config(["experiment=cartpole", f"trainer.eval_frames={value}"]))
     with pytest.raises(ValueError, match="evaluation budget"):
         run_evaluation(AlwaysLeft(), None, epsilon=0.0, budget_frames=value, device=torch.device("cpu"))
 
