@@ -95,3 +95,23 @@ def check_actions(actions: np.ndarray, num_envs: int, num_actions: int) -> np.nd
     if actions.min() < 0 or actions.max() >= num_actions:
         raise ValueError(f"actions must be in [0, {num_actions}), got {actions}")
     return actions
+
+
+class SteppedInCallerThread:
+    """`step_async`/`step_wait` for envs that step in the caller's thread: `step_async` checks and keeps
+    the actions, `step_wait` runs the subclass's `step` on them. Needs `num_envs`, `num_actions`, `step`."""
+
+    _pending: np.ndarray | None = None
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Remember actions [E] for `step_wait`."""
+        if self._pending is not None:
+            raise RuntimeError("step_async called twice without step_wait")
+        self._pending = check_actions(actions, self.num_envs, self.num_actions)
+
+    def step_wait(self) -> VecStep:
+        """Run the step `step_async` started."""
+        if self._pending is None:
+            raise RuntimeError("step_wait called without step_async")
+        actions, self._pending = self._pending, None
+        return self.step(actions)

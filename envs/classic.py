@@ -15,10 +15,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from .base import VecStep, check_actions, env_seeds
+from .base import SteppedInCallerThread, VecStep, check_actions, env_seeds
 
 
-class ClassicEnv:
+class ClassicEnv(SteppedInCallerThread):
     """`num_envs` copies of a gymnasium env with a discrete action space as a `VectorEnv`."""
 
     def __init__(
@@ -79,19 +79,6 @@ class ClassicEnv:
         obs, _ = self._env.reset(seed=seeds)
         self._done = np.zeros(self.num_envs, dtype=bool)
         return obs.astype(np.float32)[:, None]
-
-    def step_async(self, actions: np.ndarray) -> None:
-        """Remember actions [E] for `step_wait` (gymnasium's SyncVectorEnv steps in the caller's thread)."""
-        if self._pending is not None:
-            raise RuntimeError("step_async called twice without step_wait")
-        self._pending = check_actions(actions, self.num_envs, self.num_actions)
-
-    def step_wait(self) -> VecStep:
-        """Run the step `step_async` started."""
-        if self._pending is None:
-            raise RuntimeError("step_wait called without step_async")
-        actions, self._pending = self._pending, None
-        return self.step(actions)
 
     def step(self, actions: np.ndarray) -> VecStep:
         """Apply actions [E] int."""

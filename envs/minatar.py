@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import VecStep, check_actions, env_seeds
+from .base import SteppedInCallerThread, VecStep, check_actions, env_seeds
 
 GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
 FRAME_SIZE = 10
@@ -57,7 +57,7 @@ def minatar_version() -> str:
     return importlib.metadata.version("minatar")
 
 
-class MinAtarEnv:
+class MinAtarEnv(SteppedInCallerThread):
     """`num_envs` copies of one MinAtar game as a `VectorEnv`: obs [E, 1, C, 10, 10] uint8 (0 or 1)."""
 
     def __init__(
@@ -133,19 +133,6 @@ class MinAtarEnv:
             game.reset()
         self._done = np.zeros(self.num_envs, dtype=bool)
         return self._frames()
-
-    def step_async(self, actions: np.ndarray) -> None:
-        """Remember actions [E] for `step_wait` (the games run in the caller's thread)."""
-        if self._pending is not None:
-            raise RuntimeError("step_async called twice without step_wait")
-        self._pending = check_actions(actions, self.num_envs, self.num_actions)
-
-    def step_wait(self) -> VecStep:
-        """Run the step `step_async` started."""
-        if self._pending is None:
-            raise RuntimeError("step_wait called without step_async")
-        actions, self._pending = self._pending, None
-        return self.step(actions)
 
     def step(self, actions: np.ndarray) -> VecStep:
         """Apply actions [E] (indices into the action set); an env whose last obs ended an episode resets."""
