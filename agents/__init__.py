@@ -29,6 +29,7 @@ from agents.heads import (
     QuantileHead,
     ReturnDist,
 )
+from agents.initialization import initialize
 from agents.torsos import MLP, MinAtarCNN, NatureCNN
 
 __all__ = [
@@ -68,7 +69,7 @@ def _minatar_cnn(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.dev
     if len(obs_shape) != 4:
         raise ValueError(f"torso 'minatar_{'rr_' if rr else ''}cnn' needs obs_shape (S, C, H, W); got {obs_shape}")
     stack, channels, height, width = obs_shape
-    return MinAtarCNN(stack * channels, (height, width), padding=1 if rr else 0, glorot_init=rr)
+    return MinAtarCNN(stack * channels, (height, width), padding=1 if rr else 0)
 
 
 def _mlp(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device) -> nn.Module:
@@ -159,6 +160,7 @@ def build_agent(
         torch.manual_seed(seed)
         torso = TORSOS[cfg.torso](cfg, obs_shape, device)
         head = build_head(cfg.head, torso.out_features, num_actions, cfg.dueling)
+        initialize(nn.ModuleList([torso, head]), cfg.init)
     groups = head.param_groups()
     for group in groups:
         _check_choice("parameter group", group, GROUP_OPTIMIZERS)

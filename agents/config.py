@@ -39,7 +39,7 @@ class HeadConfig:
             raise ValueError(f"agent.head.kind: '{self.kind}' does not match this agent's head schema "
                              f"'{self.KIND or 'none'}' ({type(self).__name__}); the head comes with the agent: "
                              f"choose an agent (configs/agent/) or a schema (`- /schema/head@head: {self.kind}`)")
-        _require(self.hidden >= 1, "hidden", self.hidden, ">= 1")
+        _require(self.hidden >= 0, "hidden", self.hidden, ">= 0 (0 = no hidden layer: one Linear after the torso)")
 
     def head_kwargs(self) -> dict[str, Any]:
         """The head constructor's keyword arguments: every key but `kind` and the optimizer's."""
@@ -49,14 +49,18 @@ class HeadConfig:
 
 @dataclass
 class ExpectedValueHeadConfig(HeadConfig):
-    """DQN (Mnih et al. 2015): one value per action, Huber TD loss with threshold `kappa`."""
+    """DQN (Mnih et al. 2015): one value per action; TD loss `huber` with threshold `kappa` (Nature DQN's
+    error clipping) or `mse` (δ², the loss Dopamine's JAX DQN uses by default)."""
 
     KIND: ClassVar[str] = "expected_value"
+    LOSSES: ClassVar[tuple[str, ...]] = ("huber", "mse")
     kind: str = KIND
+    loss: str = "huber"
     kappa: float = 1.0
 
     def validate(self) -> None:
         super().validate()
+        _require(self.loss in self.LOSSES, "loss", self.loss, f"one of {', '.join(self.LOSSES)}")
         _require(self.kappa > 0, "kappa", self.kappa, "> 0 (the Huber threshold)")
 
 
@@ -185,7 +189,31 @@ class OptimConfig:
     eps: float = 3.125e-4
     alpha: float = 0.95
     centered: bool = True
-    max_grad_norm: float = 10.0
+    max_grad_norm: float | None = 10.0  # None: no clipping
+
+
+INIT_SCHEMES = ("torch", "variance_scaling")
+INIT_MODES = ("fan_in", "fan_avg")
+
+
+@dataclass
+class InitConfig:
+    """Weight initialisation of every Linear and Conv layer (agents/initialization.py). `torch`: PyTorch's
+    defaults. `variance_scaling`: uniform kernels of variance `scale`/n, n = fan_in or the mean of fan_in
+    and fan_out (`mode`), zero biases, as flax's initializers: scale 1, fan_avg is Glorot (Xavier) uniform."""
+
+    scheme: str = "torch"
+    scale: float = 1.0
+    mode: str = "fan_avg"
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first value that cannot work."""
+        if self.scheme not in INIT_SCHEMES:
+            raise ValueError(f"agent.init.scheme: unknown scheme '{self.scheme}'; valid: {', '.join(INIT_SCHEMES)}")
+        if self.mode not in INIT_MODES:
+            raise ValueError(f"agent.init.mode: unknown mode '{self.mode}'; valid: {', '.join(INIT_MODES)}")
+        if not self.scale > 0:
+            raise ValueError(f"agent.init.scale must be > 0, got {self.scale}")
 
 
 @dataclass
@@ -205,6 +233,7 @@ class AgentConfig:
     name: str = "dqn"
     torso: str = "nature_cnn"
     mlp_hidden: list[int] = field(default_factory=lambda: [128])
+    init: InitConfig = field(default_factory=InitConfig)
     head: HeadConfig = field(default_factory=ExpectedValueHeadConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     gamma: float = 0.99

@@ -222,17 +222,21 @@ class AtomLinear(nn.Module):
 
 
 class ExpectedValueHead(Head):
-    """DQN's head (Mnih et al. 2015): one value per action (N = 1), Huber TD loss, optional dueling.
+    """DQN's head (Mnih et al. 2015): one value per action (N = 1), Huber (or squared) TD loss, optional dueling.
 
     forward -> ReturnDist(values = Q [B, A, 1], probs = ones [1, 1, 1]), so q_values() = Q.
     """
 
     def __init__(
-        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False, kappa: float = 1.0
+        self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False, kappa: float = 1.0,
+        loss: str = "huber",
     ) -> None:
         super().__init__()
+        if loss not in ("huber", "mse"):
+            raise ValueError(f"unknown DQN loss '{loss}'; valid: huber, mse")
         self.net = AtomLinear(in_features, hidden, num_actions, 1, dueling)
         self.kappa = kappa
+        self.squared_loss = loss == "mse"
         self.register_buffer("probs", torch.ones(1, 1, 1), persistent=False)
 
     def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:
@@ -245,9 +249,10 @@ class ExpectedValueHead(Head):
         return TargetDist((reward + discount * gather_action(next_dist.q_values(), next_action))[:, None])
 
     def loss(self, dist: ReturnDist, action: Tensor, target: TargetDist) -> dict[str, Tensor]:
-        """{"main": H_κ(y − Q(s, a))} per sample [B]."""
+        """{"main": H_κ(y − Q(s, a))}, or (y − Q(s, a))² with loss="mse", per sample [B]."""
         q_selected = gather_action(dist.q_values(), action)
-        return {"main": expected_value_td_loss(q_selected, target.values[:, 0], self.kappa)}
+        kappa = None if self.squared_loss else self.kappa
+        return {"main": expected_value_td_loss(q_selected, target.values[:, 0], kappa)}
 
 
 # ----------------------------------------------------------------------------------------------------

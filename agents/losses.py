@@ -50,20 +50,27 @@ def huber(x: Tensor, kappa: float = 1.0) -> Tensor:
     return 0.5 * quadratic.square() + kappa * linear
 
 
-def expected_value_td_loss(q_selected: Tensor, target: Tensor, kappa: float = 1.0) -> Tensor:
+def expected_value_td_loss(q_selected: Tensor, target: Tensor, kappa: float | None = 1.0) -> Tensor:
     """Per-sample Huber TD loss of DQN (Mnih et al. 2015, Eq. 2 with error clipping) -> [B].
 
         L_i = H_κ(y_i − Q(s_i, a_i)),   y_i = r_i + d_i · Q_target(s'_i, a'_i)
 
+    With `kappa=None` the loss is the squared error (y_i − Q(s_i, a_i))², without H_κ's ½: Dopamine's
+    JAX DQN default (`loss_type='mse'`; `dopamine/jax/losses.py` `mse_loss` is δ²), and Revisiting
+    Rainbow's `mse_inf` on MinAtar.
+
     Args:
         q_selected: [B] online Q(s, a) of the actions taken (carries the gradient).
         target: [B] bootstrap target y (detached here: no gradient flows into the target).
-        kappa: Huber threshold κ (1.0 in DQN).
+        kappa: Huber threshold κ (1.0 in DQN); None for the squared error.
 
     Returns:
         [B] per-sample loss, not reduced over the batch (see module docstring).
     """
-    return huber(target.detach() - q_selected, kappa)
+    error = target.detach() - q_selected
+    if kappa is None:
+        return error.square()
+    return huber(error, kappa)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -84,21 +84,19 @@ class MinAtarCNN(nn.Module):
       head's hidden layer (`head.hidden = 128`).
     - Revisiting Rainbow (Obando-Ceron & Castro 2021; `networks_new.py`, net_conf 'minatar', and Dopamine's
       `labs/environments/minatar/minatar_env.py`) (`minatar_rr_cnn`): flax's default 'SAME' padding, so
-      the maps stay 10×10 and F = 1600; Glorot-uniform kernels (their `variance_scaling(1, 'fan_avg',
-      'uniform')`) and zero biases, flax's defaults; their configs have no hidden layer (`head.hidden = 0`).
+      the maps stay 10×10 and F = 1600; their configs have no hidden layer (`head.hidden = 0`) and draw every
+      kernel Glorot-uniform (`variance_scaling(1, 'fan_avg', 'uniform')`) with zero biases: that is
+      `agent.init` (agents/initialization.py), set by `experiment=minatar_rr`.
 
     The S stacked frames of C channels each are the conv's S·C input channels (MinAtar uses S = 1). The
     frames are 0/1 (uint8 or bool), converted to float32 without scaling.
     """
 
     def __init__(
-        self, in_channels: int, frame_shape: tuple[int, int] = (10, 10), *, padding: int = 0, glorot_init: bool = False
+        self, in_channels: int, frame_shape: tuple[int, int] = (10, 10), *, padding: int = 0
     ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, 16, kernel_size=3, stride=1, padding=padding)
-        if glorot_init:
-            nn.init.xavier_uniform_(self.conv.weight)
-            nn.init.zeros_(self.conv.bias)
         height, width = (conv_output_size(size + 2 * padding, 3, 1) for size in frame_shape)
         if height < 1 or width < 1:
             raise ValueError(f"frame_shape {frame_shape} is too small for a 3x3 convolution with padding {padding}")

@@ -3,7 +3,8 @@
 - `published_noop_scores.csv`: final per-game scores of DQN, C51, QR-DQN, IQN and Rainbow from the
   papers' tables (no-op starts, 200M frames, best agent). The DQN column is the one the C51 paper reports.
 - `dopamine_cnn_training_curves.csv.gz`: Dopamine's per-iteration training returns (1M frames an
-  iteration, 5 runs) under sticky actions (the machado protocol), drawn behind our machado runs.
+  iteration, 5 runs) under sticky actions, no no-op starts and the minimal action set (`env/protocol=dopamine`),
+  drawn behind our sticky-action runs and compared with them (analysis/reproduction.py).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from envs.games import GAMES, human_normalized_score
 
 PUBLISHED_AGENTS = ("DQN", "C51", "QR-DQN", "IQN", "Rainbow")
 PUBLISHED_PROTOCOL = "no-op starts (up to 30), 200M training frames, scores of the best agent as published"
-DOPAMINE_PROTOCOL = ("sticky actions 0.25 (machado), average training return per 1M-frame iteration, 5 runs; "
-                     "Dopamine's QR-DQN and IQN use 3-step returns, its QR-DQN also prioritized replay")
+DOPAMINE_PROTOCOL = ("sticky actions 0.25, no no-op starts, the minimal action set (env/protocol=dopamine); "
+                     "average training return per 1M-frame iteration, 5 runs; Dopamine's QR-DQN, IQN and Rainbow use "
+                     "3-step returns, its QR-DQN and Rainbow also prioritized replay (experiment=dopamine)")
 # Our agent names -> Dopamine's / the papers' names.
 REFERENCE_AGENT_NAMES = {"dqn": "DQN", "c51": "C51", "qrdqn": "QR-DQN", "iqn": "IQN", "rainbow": "Rainbow"}
 

@@ -4,8 +4,11 @@ Sections, per suite (Atari: human-normalized scores across games; each classic e
 aggregate median / IQM / mean vs frames per agent with bootstrap CI bands, final aggregates with CIs,
 a per-game table of final raw scores (and HNS) beside the published no-op scores, performance
 profiles, probability of improvement between agents; then the published reference (aggregates and
-sources) and, for runs under the machado protocol, Dopamine's training curves of the same agent drawn
-behind ours. How runs are read and aligned: `analysis.runs`; the statistics: `analysis.metrics`.
+sources) and, for runs with training returns (Atari under sticky actions, MinAtar), the reproduction:
+Dopamine's training curves of the same agent drawn behind ours, and per 1M-frame iteration our mean against
+the reference band with a verdict, a summary over all pairs and a flag on every run that departs from its
+preset (`analysis.reproduction`). How runs are read and aligned: `analysis.runs`; the statistics:
+`analysis.metrics`.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from analysis.reference import (
     published_scores,
     published_sources,
 )
-from analysis.runs import Run, ScoreMatrices, group_labels, read_runs, score_matrices
+from analysis.reproduction import ITERATION_FRAMES, ComparisonRow, compare, iteration_means, summarize
+from analysis.runs import TRAINING_RETURN_PROTOCOLS, Run, ScoreMatrices, group_labels, read_runs, score_matrices
 from envs.games import GAMES, human_normalized_score
 
 CURVE_STATISTICS = {"median": metrics.aggregate_median, "iqm": metrics.aggregate_iqm, "mean": metrics.aggregate_mean}
@@ -326,31 +330,14 @@ def _published_section(our_atari_games: Sequence[str]) -> str:
 
 def _binned_training_curve(runs: Sequence[Run], bin_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean over runs of each run's mean training return per `bin_frames` window, at the windows' ends."""
-    per_run = []
-    for run in runs:
-        curve = run.train_curve
-        if not len(curve):
-            continue
-        bins = (np.maximum(curve.frames - 1, 0) // bin_frames).astype(np.int64)
-        sums, counts = np.bincount(bins, curve.values), np.bincount(bins)
-        means = np.full(len(counts), np.nan)
-        means[counts > 0] = sums[counts > 0] / counts[counts > 0]
-        per_run.append(means)
-    if not per_run:
-        return np.zeros(0), np.zeros(0)
-    width = max(len(m) for m in per_run)
-    stacked = np.full((len(per_run), width), np.nan)
-    for k, m in enumerate(per_run):
-        stacked[k, : len(m)] = m
-    counts = np.isfinite(stacked).sum(axis=0)
-    mean = np.where(counts > 0, np.nansum(stacked, axis=0) / np.maximum(counts, 1), np.nan)
-    ends = (np.arange(width) + 1) * bin_frames
-    keep = np.isfinite(mean)
-    return ends[keep], mean[keep]
+    per_run = [iteration_means(r.train_curve.frames, r.train_curve.values, bin_frames) for r in runs]
+    windows = sorted({k for means in per_run for k in means})
+    mean = [float(np.mean([m[k][0] for m in per_run if k in m])) for k in windows]
+    return (np.array(windows, dtype=np.int64) + 1) * bin_frames, np.array(mean, dtype=np.float64)
 
 
 def _dopamine_figure(runs: Sequence[Run], colors: dict[str, str], labels: dict) -> go.Figure | None:
-    machado = [r for r in runs if r.is_atari and r.protocol == "machado" and len(r.train_curve)]
+    machado = [r for r in runs if r.is_atari and r.protocol in TRAINING_RETURN_PROTOCOLS and len(r.train_curve)]
     if not machado:
         return None
     games = sorted({r.game for r in machado})
@@ -360,7 +347,7 @@ def _dopamine_figure(runs: Sequence[Run], colors: dict[str, str], labels: dict) 
     rows = -(-len(games) // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=games, vertical_spacing=min(0.3 / rows, 0.12))
     max_frames = max(r.trained_frames for r in machado)
-    bin_frames = 1_000_000 if max_frames >= 5_000_000 else max(max_frames // 20, 1)
+    bin_frames = ITERATION_FRAMES if max_frames >= 2 * ITERATION_FRAMES else max(max_frames // 20, 1)
     shown: set[str] = set()
     for k, game in enumerate(games):
         row, col = k // cols + 1, k % cols + 1
@@ -391,6 +378,42 @@ def _dopamine_figure(runs: Sequence[Run], colors: dict[str, str], labels: dict) 
     return fig
 
 
+_VERDICT_CLASS = {"below": "bad", "above": "good"}
+
+
+def _verdict_cell(verdict: str) -> str:
+    css = _VERDICT_CLASS.get(verdict)
+    return f"<span class={css}>{_esc(verdict)}</span>" if css else _esc(verdict)
+
+
+def _reproduction_section(rows: Sequence[ComparisonRow]) -> str:
+    """The summary over (suite, game, agent) pairs, then every iteration, then the flags."""
+    summary = [[_esc(s.suite), _esc(s.game), _esc(s.agent), str(s.iterations), str(s.below), str(s.inside),
+                str(s.above), f"{s.last_iteration}", _fmt(s.last_ours), f"{_fmt(s.last_reference_min)}–"
+                f"{_fmt(s.last_reference_max)}", _verdict_cell(s.last_verdict), "⚑" if s.flags else ""]
+               for s in summarize(rows)]
+    text = ("<p>Per 1M-frame iteration, the mean training return of the episodes that ended in it, averaged over our "
+            "seeds, against the reference runs' min–max band at the same iteration (Dopamine: 5 runs; "
+            "the summary judges only iterations every seed has finished; "
+            f"{_esc(DOPAMINE_PROTOCOL)}). MinAtar has no shipped reference numbers: its papers publish curves only "
+            "as figures.</p>")
+    text += _table([_header(["suite", "game", "agent", "iterations judged", "below", "inside", "above",
+                             "last iteration", "ours", "reference", "verdict", "flag"])], summary)
+    detail = [[_esc(r.suite), _esc(r.game), _esc(r.agent), str(r.iteration), f"{r.frames_end:,}", _fmt(r.ours_mean),
+               f"{_fmt(r.ours_min)}–{_fmt(r.ours_max)}", str(r.seeds), str(r.episodes),
+               f"{_fmt(r.reference_min)}–{_fmt(r.reference_max)}", _fmt(r.reference_mean),
+               _verdict_cell(r.verdict) + ("" if r.complete else " (partial iteration)")]
+              for r in rows]
+    text += ("<details><summary>Every iteration</summary>" + _table([_header(
+        ["suite", "game", "agent", "iteration", "frames at end", "ours (mean)", "ours (seeds min–max)", "seeds",
+         "episodes", "reference min–max", "reference mean", "verdict"])], detail) + "</details>")
+    flagged = sorted({(r.suite, r.game, r.agent, r.flags) for r in rows if r.flags})
+    if flagged:
+        text += "<p class=bad>Runs that differ from their preset or the reference's protocol:</p><ul>" + "".join(
+            f"<li>{_esc(s)} {_esc(g)} {_esc(a)}: {_esc(f)}</li>" for s, g, a, f in flagged) + "</ul>"
+    return text
+
+
 # -- the page ------------------------------------------------------------------------------------
 
 STYLE = """
@@ -400,7 +423,8 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top
 table{border-collapse:collapse;margin:8px 0;font-size:0.9em}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}th{background:#f4f4f4}
 td:first-child,th:first-child{text-align:left}td:has(a.source){text-align:left}.ci{color:#777;font-size:0.9em}.note{color:#555;font-size:0.9em}
-.published{background:#fbf6e9}.bad{color:#b00020;font-weight:bold}nav a{margin-right:1em}
+.published{background:#fbf6e9}.bad{color:#b00020;font-weight:bold}.good{color:#1b7f3b;font-weight:bold}
+nav a{margin-right:1em}
 .pergame{display:block;overflow-x:auto}
 """
 
@@ -445,10 +469,14 @@ def render_report(runs: Sequence[Run], root: Path, options: ReportOptions | None
     page.add(_published_section(atari_games))
     dopamine = _dopamine_figure(runs, colors, labels)
     if dopamine is not None:
-        page.add(f"<h2 id=dopamine>Dopamine training curves (machado protocol)</h2><p><b>Protocol: "
+        page.add(f"<h2 id=dopamine>Dopamine training curves (sticky actions)</h2><p><b>Protocol: "
                  f"{_esc(DOPAMINE_PROTOCOL)}.</b> Source: Dopamine's published baselines "
                  "(<code>baselines/atari/data/*_CNN.json</code>, JAX, Nature CNN).</p>")
         page.figure(dopamine)
+    comparison = compare(runs)
+    if comparison:
+        page.add("<h2 id=reproduction>Reproduction: ours against the reference at equal frames</h2>"
+                 + _reproduction_section(comparison))
     body = "\n".join(page.parts)
     return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{_esc(title)}</title>"
             f"<link rel=icon href='data:,'><style>{STYLE}</style>\n<script type='text/javascript'>{get_plotlyjs()}"

@@ -4,8 +4,9 @@ A run directory is any folder under the root holding `config.yaml` and `metrics.
 `train.py` writes); hidden folders (`.hydra/`, `.submitit/`) and runs moved aside by
 `trainer.resume=false` (`seed0.replaced-<time>`) are skipped. From each run we read its
 agent, game, seed, experiment and protocol (`config.yaml`), its fate (`status.json`), its evaluation
-curve (`eval/return` records of `metrics.jsonl`, x = frames), its training episode returns (machado
-runs only: the report draws them beside Dopamine's), and any `eval/eval-*.json` summaries that
+curve (`eval/return` records of `metrics.jsonl`, x = frames), its training episode returns (Atari runs
+under sticky actions, `machado` or `dopamine`, and MinAtar runs: their references report training returns;
+analysis/reproduction.py compares them), and any `eval/eval-*.json` summaries that
 `evaluate.py` wrote.
 
 Rules the report relies on:
@@ -43,6 +44,7 @@ from training.rundir import CONFIG_FILE, read_status
 EVAL_DIR = "eval"
 REPLACED_MARK = ".replaced-"
 EVAL_TAG, TRAIN_TAG = "eval/return", "train/episode_return"
+TRAINING_RETURN_PROTOCOLS = ("machado", "dopamine")  # sticky-action protocols, scored by training returns
 # config.yaml is plain resolved YAML (OmegaConf.to_yaml of the typed config): the C loader reads it fastest.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -73,7 +75,7 @@ class Run:
     error: str | None
     trained_frames: int
     eval_curve: Curve
-    train_curve: Curve  # machado runs: every training episode's return at the frames it ended (repeats allowed)
+    train_curve: Curve  # every training episode's return at the frames it ended (repeats allowed), where read
     eval_summaries: tuple[dict[str, Any], ...] = field(default=())
 
     @property
@@ -194,7 +196,8 @@ def read_run(run_dir: Path) -> Run:
 
     env_kind = str(get("env.kind", "atari"))
     protocol = (str(get("env.protocol.name", "")) or None) if env_kind == "atari" else None
-    evals, train, trained_frames = read_returns(run_dir, training_returns=protocol == "machado")
+    training_returns = env_kind == "minatar" or protocol in TRAINING_RETURN_PROTOCOLS
+    evals, train, trained_frames = read_returns(run_dir, training_returns=training_returns)
     summaries = _eval_summaries(run_dir)
     for summary in summaries:
         evals[summary["train_frames"]] = float(summary["mean_return"])

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 AGENTS = sorted(p.stem for p in (ROOT / "configs" / "agent").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "configs" / "experiment").glob("*.yaml"))
 AGENT_HEADS = {"dqn": "expected_value", "c51": "categorical", "qrdqn": "quantile", "iqn": "implicit_quantile",
-               "fqf": "fraction_quantile", "expectile": "expectile"}
+               "fqf": "fraction_quantile", "expectile": "expectile", "rainbow": "categorical"}
 
 # What the classic-control experiments set in agent.head, per agent ("*": every agent); every other head
 # value is the agent file's. These are the values the env bundles (env=cartpole ...) gave each head.
@@ -97,9 +97,9 @@ def test_classic_experiments_keep_the_run_dir_and_retune_agent_replay_trainer(ex
     assert (cfg.trainer.total_frames, cfg.replay.capacity) == budget
 
 
-def test_every_experiment_head_file_names_an_experiment_and_an_agent():
+def test_every_experiment_agent_file_names_an_experiment_and_an_agent():
     """train.yaml merges them with an optional entry: a misnamed file would be skipped without a word."""
-    files = sorted((ROOT / "configs" / "experiment_head").glob("*/*.yaml"))
+    files = sorted((ROOT / "configs" / "experiment_agent").glob("*/*.yaml"))
     assert files
     for path in files:
         assert path.parent.name in EXPERIMENTS and path.stem in AGENTS, path

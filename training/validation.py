@@ -75,6 +75,7 @@ def validate_config(cfg: TrainConfig) -> None:
     agent, env, replay, trainer = cfg.agent, cfg.env, cfg.replay, cfg.trainer
     try:
         agent.head.validate()
+        agent.init.validate()
     except ValueError as error:
         raise ConfigError(str(error)) from None
     _require(env.kind in ENV_KINDS, f"env.kind: unknown env kind '{env.kind}'; valid: {', '.join(ENV_KINDS)}")

@@ -74,7 +74,9 @@ BAD_HEADS = [
     (ExpectileHeadConfig(num_expectiles=4), "agent.head.num_expectiles must be odd and >= 1"),
     (HeadConfig(hidden=16), "agent.head.kind: unknown head ''"),
     (QuantileHeadConfig(kind="categorical"), "'categorical' does not match this agent's head schema 'quantile'"),
-    (QuantileHeadConfig(hidden=0), "agent.head.hidden must be >= 1, got 0"),
+    (QuantileHeadConfig(hidden=-1), "agent.head.hidden must be >= 0 (0 = no hidden layer: one Linear after the torso), "
+                                    "got -1"),
+    (ExpectedValueHeadConfig(loss="l1"), "agent.head.loss must be one of huber, mse, got l1"),
 ]
 
 

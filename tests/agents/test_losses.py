@@ -76,6 +76,31 @@ def test_expected_value_td_loss_values_shape_and_stop_gradient() -> None:
     assert torch.allclose(q.grad, torch.tensor([-0.5, -1.0, 0.0]))
 
 
+def test_squared_td_loss_is_dopamines_mse_without_the_half() -> None:
+    """kappa=None: (y − q)², Dopamine's `mse_loss` (no ½): gradient −2(y − q), never clipped."""
+    q = torch.tensor([0.0, 1.0, 2.0], requires_grad=True)
+    target = torch.tensor([0.5, 4.0, 2.0])
+    loss = expected_value_td_loss(q, target, kappa=None)
+    assert torch.allclose(loss, torch.tensor([0.25, 9.0, 0.0]))
+    loss.sum().backward()
+    assert torch.allclose(q.grad, torch.tensor([-1.0, -6.0, 0.0]))
+
+
+def test_dqn_head_loss_option_picks_huber_or_squared() -> None:
+    from agents.heads import ExpectedValueHead, TargetDist
+
+    torch.manual_seed(0)
+    for loss_name, expected in (("huber", [0.125, 2.5]), ("mse", [0.25, 9.0])):
+        head = ExpectedValueHead(4, 2, hidden=0, loss=loss_name)
+        dist = head(torch.zeros(2, 4))
+        q = dist.q_values().detach()
+        action = torch.tensor([0, 1])
+        target = TargetDist(torch.stack([q[0, 0] + 0.5, q[1, 1] + 3.0])[:, None])
+        assert torch.allclose(head.loss(dist, action, target)["main"], torch.tensor(expected), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown DQN loss 'l1'; valid: huber, mse"):
+        ExpectedValueHead(4, 2, loss="l1")
+
+
 # ------------------------------------------------------------------ categorical projection (C51)
 
 

@@ -24,16 +24,23 @@ from training.rundir import CONFIG_FILE, atomic_write_text, write_status
 
 
 @cache
-def _base_config(agent: str, env: str) -> dict:
-    """`agent` on `env` composed as `train.py` composes it, dumped as `Trainer.train` dumps it, read back."""
-    cfg: TrainConfig = train_config([f"agent={agent}", "env=atari" if env == "atari" else f"experiment={env}"])
+def _base_config(agent: str, env: str, preset: str | None = None) -> dict:
+    """`agent` on `env` (or under the experiment `preset`) composed as `train.py` composes it, dumped as
+    `Trainer.train` dumps it, read back."""
+    overrides = [f"experiment={preset}"] if preset else ["env=atari" if env == "atari" else f"experiment={env}"]
+    cfg: TrainConfig = train_config([f"agent={agent}", *overrides])
     return yaml.safe_load(OmegaConf.to_yaml(OmegaConf.structured(cfg)))
 
 
-def _config_yaml(agent: str, env: str, protocol: str, game: str, seed: int, experiment: str, root: str) -> str:
-    """The run's `config.yaml`: the composed config with its own protocol, game, seed and names."""
-    cfg = copy.deepcopy(_base_config(agent, env))
-    if env == "atari":
+def _config_yaml(agent: str, env: str, protocol: str, game: str, seed: int, experiment: str, root: str,
+                 preset: str | None = None) -> str:
+    """The run's `config.yaml`: the composed config with its own protocol, game, seed and names; under a
+    `preset` the preset's own protocol and experiment name."""
+    cfg = copy.deepcopy(_base_config(agent, env, preset))
+    if preset:
+        cfg["env"]["game"] = game
+        experiment = cfg["experiment_name"]
+    elif env == "atari":
         protocol_file = CONFIG_DIR / "env" / "protocol" / f"{protocol}.yaml"
         cfg["env"]["protocol"].update(yaml.safe_load(protocol_file.read_text()))
         cfg["env"]["game"] = game
@@ -45,14 +52,23 @@ def _config_yaml(agent: str, env: str, protocol: str, game: str, seed: int, expe
 def write_run(root: Path, *, agent: str, game: str, seed: int, evals: Sequence[tuple[int, float]],
               experiment: str = "synthetic", env: str = "atari", protocol: str = "dqn_zoo",
               train: Sequence[tuple[int, float]] = (), status: str | None = "done", error: str | None = None,
-              eval_summaries: Sequence[tuple[int, list[float]]] = ()) -> Path:
-    """One run dir at `root/experiment/agent/game/seed{seed}`; returns its path."""
-    text = _config_yaml(agent, env, protocol, game, seed, experiment, str(root))
+              eval_summaries: Sequence[tuple[int, list[float]]] = (), preset: str | None = None,
+              config_changes: dict[str, dict] | None = None) -> Path:
+    """One run dir at `root/experiment/agent/game/seed{seed}`; returns its path. `preset` composes the run
+    under that experiment (its env kind, protocol and name); `config_changes` then updates config sections
+    (`{"agent": {"gamma": 0.9}}`)."""
+    text = _config_yaml(agent, env, protocol, game, seed, experiment, str(root), preset)
+    if config_changes:
+        cfg = yaml.safe_load(text)
+        for section, values in config_changes.items():
+            cfg[section].update(values)
+        text = yaml.dump(cfg, sort_keys=False, default_flow_style=False, allow_unicode=True)
     run_dir = Path(yaml.safe_load(text)["run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / CONFIG_FILE, text)
+    saved_env = yaml.safe_load(text)["env"]
+    atari = saved_env["kind"] == "atari"
     logger = MetricLogger(run_dir, tensorboard=False)
-    atari = env == "atari"
     records = sorted([(f, "train", r) for f, r in train] + [(f, "eval", r) for f, r in evals], key=lambda x: x[0])
     for frames, kind, value in records:
         values = {f"{kind}/{'return' if kind == 'eval' else 'episode_return'}": value}
@@ -62,7 +78,8 @@ def write_run(root: Path, *, agent: str, game: str, seed: int, evals: Sequence[t
     logger.close()
     for frames, returns in eval_summaries:
         mean = float(np.mean(returns))
-        summary = {"agent": agent, "game": game, "protocol": protocol if atari else None, "train_frames": frames,
+        summary = {"agent": agent, "game": game, "protocol": saved_env["protocol"]["name"] if atari else None,
+                   "train_frames": frames,
                    "episodes": len(returns), "returns": returns, "mean_return": mean,
                    "hns": float(human_normalized_score(game, mean)) if atari else None}
         (run_dir / "eval").mkdir(exist_ok=True)

@@ -52,10 +52,13 @@ def test_trained_frames_is_the_newest_complete_record(tmp_path):
     assert read_run(run_dir).trained_frames == 180
 
 
-def test_training_returns_are_read_for_machado_runs_only(tmp_path):
+def test_training_returns_are_read_under_sticky_protocols_and_minatar_only(tmp_path):
     common = {"agent": "dqn", "game": "pong", "seed": 0, "evals": [(100, 1.0)], "train": [(50, -21.0)]}
     assert len(read_run(write_run(tmp_path, protocol="machado", experiment="m", **common)).train_curve) == 1
+    assert len(read_run(write_run(tmp_path, protocol="dopamine", experiment="d", **common)).train_curve) == 1
     assert len(read_run(write_run(tmp_path, protocol="dqn_zoo", experiment="z", **common)).train_curve) == 0
+    minatar = {**common, "game": "breakout"}
+    assert len(read_run(write_run(tmp_path, preset="minatar_rr", **minatar)).train_curve) == 1
 
 
 def test_find_run_dirs_skips_hydra_copies_moved_runs_and_incomplete_dirs(tmp_path):

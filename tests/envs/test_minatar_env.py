@@ -181,8 +181,9 @@ def test_minatar_torsos_under_every_head(torso: str, features: int):
         agent = build_agent(cfg.agent, (1, 10, 10, 10), 6, "cpu", seed=0)
         assert agent.predict(obs).q_values().shape == (5, 6), agent_name
         assert agent.act(obs, 0.0).shape == (5,), agent_name
-    rr = TORSOS["minatar_rr_cnn"](cfg.agent, (1, 4, 10, 10), torch.device("cpu"))
-    assert not rr.conv.bias.any()  # flax's zero bias; Glorot bound sqrt(6 / (9·4 + 9·16))
+    rr_cfg = train_config(["agent=dqn", "experiment=minatar_rr"])
+    rr = build_agent(rr_cfg.agent, (1, 4, 10, 10), 6, "cpu", seed=0).online.torso
+    assert not rr.conv.bias.any()  # experiment=minatar_rr: flax's zero bias; Glorot bound sqrt(6 / (9·4 + 9·16))
     assert rr.conv.weight.abs().max() <= (6 / (9 * 4 + 9 * 16)) ** 0.5
     with pytest.raises(ValueError, match=r"needs obs_shape \(S, C, H, W\)"):
         TORSOS[torso](cfg.agent, (4, 84, 84), torch.device("cpu"))

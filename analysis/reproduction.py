@@ -1,0 +1,231 @@
+"""Our runs against a published reference at equal frames: per-iteration verdicts and a summary.
+
+The unit of comparison is the reference's own: Dopamine reports, per 1M-frame iteration, the average return
+of the training episodes in that iteration (ε-greedy, ε_train 0.01), 5 runs per agent and game. For every
+(suite, game, agent) we average each of our runs' training episodes that ended inside an iteration, average
+that over our seeds, and set it against the reference runs' minimum, maximum and mean for the same
+iteration: a verdict of `below`, `inside` or `above` the min–max band.
+
+Which runs have a reference: Atari runs played under sticky actions without no-op starts (`env/protocol=
+dopamine`, or `machado`, flagged because it plays the full action set) against Dopamine's curves of the same
+agent. MinAtar has no shipped reference numbers (the papers publish curves only as figures): its rows carry
+our numbers with verdict `no reference`.
+
+A run whose config differs from its preset (the experiment named by its `experiment_name`, composed for its
+agent, game and seed) is flagged with the differing keys; run-management keys (budget, threads, device,
+logging, checkpoints, paths) are not settings of the reference and are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from analysis.reference import REFERENCE_AGENT_NAMES, dopamine_curves
+from analysis.runs import Run
+from training.rundir import CONFIG_FILE
+
+ITERATION_FRAMES = 1_000_000
+VERDICTS = ("below", "inside", "above")
+NO_REFERENCE = "no reference"
+REFERENCE_PROTOCOLS = {"dopamine": "", "machado": "protocol machado: full action set (Dopamine's is minimal)"}
+# Keys that manage a run rather than define what it learns: never flagged as a departure from the preset.
+RUN_KEYS = ("trainer.total_frames", "trainer.torch_threads", "trainer.device", "trainer.overlap", "trainer.progress",
+            "trainer.resume", "trainer.log_period_frames", "trainer.checkpoint_period_frames",
+            "trainer.keep_checkpoints", "trainer.stop_at_mean_return", "trainer.stop_window_episodes", "logger",
+            "runs_root", "run_dir", "seed", "env.game", "env.num_threads", "hydra")
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One (suite, game, agent, iteration): our mean over seeds against the reference band."""
+
+    suite: str
+    game: str
+    agent: str
+    iteration: int
+    frames_end: int
+    ours_mean: float
+    ours_min: float
+    ours_max: float
+    seeds: int
+    episodes: int
+    reference_min: float
+    reference_max: float
+    reference_mean: float
+    reference_runs: int
+    complete: bool  # every seed trained past the iteration's end (else its mean covers part of it)
+    verdict: str
+    flags: str
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One (suite, game, agent): how many complete iterations fall below, inside and above the band."""
+
+    suite: str
+    game: str
+    agent: str
+    iterations: int
+    below: int
+    inside: int
+    above: int
+    last_iteration: int
+    last_ours: float
+    last_reference_min: float
+    last_reference_max: float
+    last_verdict: str
+    flags: str
+
+
+def iteration_means(frames: np.ndarray, returns: np.ndarray, iteration_frames: int = ITERATION_FRAMES,
+                    ) -> dict[int, tuple[float, int]]:
+    """`{iteration: (mean return, episodes)}` of the episodes that ended in each iteration: iteration k
+    holds the episodes ending at frames in (k·I, (k+1)·I] (Dopamine's iteration k is frames k·1M to (k+1)·1M)."""
+    frames = np.asarray(frames, dtype=np.int64)
+    returns = np.asarray(returns, dtype=np.float64)
+    if not len(frames):
+        return {}
+    bins = np.maximum(frames - 1, 0) // iteration_frames
+    return {int(k): (float(returns[bins == k].mean()), int((bins == k).sum())) for k in np.unique(bins)}
+
+
+def verdict(value: float, low: float, high: float) -> str:
+    """`below`, `inside` or `above` the closed band [low, high]; `no reference` where it is missing."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return NO_REFERENCE
+    if value < low:
+        return "below"
+    return "above" if value > high else "inside"
+
+
+def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: node}
+
+
+def _is_run_key(key: str) -> bool:
+    return any(key == k or key.startswith(k + ".") for k in RUN_KEYS)
+
+
+@cache
+def _preset(experiment: str, agent: str, game: str) -> dict[str, Any] | None:
+    """The preset's flat config for this experiment, agent and game; None if no experiment has that name."""
+    from omegaconf import OmegaConf
+
+    from training.config import CONFIG_DIR, compose_config
+
+    if not (CONFIG_DIR / "experiment" / f"{experiment}.yaml").exists():
+        return None
+    cfg = compose_config([f"experiment={experiment}", f"agent={agent}", f"env.game={game}"])
+    return _flatten(OmegaConf.to_container(cfg, resolve=True))
+
+
+def preset_differences(run: Run) -> list[str]:
+    """`key: ours (preset …)` for every setting where the run's config.yaml departs from its preset, or one
+    line saying there is no preset of that name."""
+    preset = _preset(run.experiment, run.agent, run.game)
+    if preset is None:
+        return [f"no preset named experiment={run.experiment}"]
+    saved = yaml.safe_load((run.path / CONFIG_FILE).read_text(encoding="utf-8")) or {}
+    ours = _flatten(saved)
+    differences = []
+    for key in sorted(set(preset) | set(ours)):
+        if _is_run_key(key) or ours.get(key) == preset.get(key):
+            continue
+        differences.append(f"{key}: {ours.get(key)!r} (preset {preset.get(key)!r})")
+    return differences
+
+
+def _reference_suite(run: Run) -> str:
+    if run.is_atari:
+        return "atari/dopamine" if run.protocol in REFERENCE_PROTOCOLS else f"atari/{run.protocol}"
+    return run.env_kind if run.env_kind != "minatar" else "minatar"
+
+
+def _run_flags(run: Run) -> list[str]:
+    flags = [f"differs from preset: {d}" for d in preset_differences(run)]
+    if run.is_atari and REFERENCE_PROTOCOLS.get(run.protocol or ""):
+        flags.append(REFERENCE_PROTOCOLS[run.protocol or ""])
+    return flags
+
+
+def compare(runs: Sequence[Run], iteration_frames: int = ITERATION_FRAMES) -> list[ComparisonRow]:
+    """Per (suite, game, agent, iteration) rows for every run with training returns (see module docstring)."""
+    groups: dict[tuple[str, str, str], list[Run]] = {}
+    for run in runs:
+        if len(run.train_curve):
+            groups.setdefault((_reference_suite(run), run.game, run.agent), []).append(run)
+    wanted = {(g, REFERENCE_AGENT_NAMES[a]) for (s, g, a) in groups
+              if s == "atari/dopamine" and a in REFERENCE_AGENT_NAMES}
+    reference = dopamine_curves({g for g, _ in wanted}, {a for _, a in wanted}) if wanted else {}
+    rows = []
+    for (suite, game, agent), group in sorted(groups.items()):
+        per_run = [iteration_means(r.train_curve.frames, r.train_curve.values, iteration_frames) for r in group]
+        flags = sorted({f for r in group for f in _run_flags(r)})
+        curve = reference.get((game, REFERENCE_AGENT_NAMES.get(agent, ""))) if suite == "atari/dopamine" else None
+        for iteration in sorted({k for means in per_run for k in means}):
+            values = [means[iteration][0] for means in per_run if iteration in means]
+            episodes = sum(means[iteration][1] for means in per_run if iteration in means)
+            frames_end = (iteration + 1) * iteration_frames
+            low = high = mean = float("nan")
+            reference_runs = 0
+            if curve is not None and iteration_frames == ITERATION_FRAMES:
+                at = np.flatnonzero(curve.frames == frames_end)
+                if len(at):
+                    column = curve.returns[:, at[0]]
+                    column = column[np.isfinite(column)]
+                    low, high, mean, reference_runs = (float(column.min()), float(column.max()), float(column.mean()),
+                                                       len(column))
+            ours = float(np.mean(values))
+            complete = all(r.trained_frames >= frames_end for r in group)
+            rows.append(ComparisonRow(suite, game, agent, iteration, frames_end, ours, float(min(values)),
+                                      float(max(values)), len(values), episodes, low, high, mean, reference_runs,
+                                      complete, verdict(ours, low, high), "; ".join(flags)))
+    return rows
+
+
+def summarize(rows: Iterable[ComparisonRow]) -> list[SummaryRow]:
+    """One row per (suite, game, agent): verdict counts over the complete iterations that have a reference, and
+    the last complete one (the last one if none is complete)."""
+    by_pair: dict[tuple[str, str, str], list[ComparisonRow]] = {}
+    for row in rows:
+        by_pair.setdefault((row.suite, row.game, row.agent), []).append(row)
+    summary = []
+    for (suite, game, agent), pair in sorted(by_pair.items()):
+        pair.sort(key=lambda r: r.iteration)
+        judged = [r for r in pair if r.verdict in VERDICTS and r.complete]
+        last = ([r for r in pair if r.complete] or pair)[-1]
+        counts = {v: sum(r.verdict == v for r in judged) for v in VERDICTS}
+        summary.append(SummaryRow(suite, game, agent, len(judged), counts["below"], counts["inside"], counts["above"],
+                                  last.iteration, last.ours_mean, last.reference_min, last.reference_max, last.verdict,
+                                  last.flags))
+    return summary
+
+
+def write_csv(rows: Sequence[ComparisonRow] | Sequence[SummaryRow], path: Path) -> Path:
+    """Rows as CSV with a header (floats to 4 significant decimals; NaN as empty)."""
+    if not rows:
+        raise ValueError(f"nothing to write to {path}: no rows")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [f.name for f in fields(rows[0])]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names)
+        writer.writeheader()
+        for row in rows:
+            values = asdict(row)
+            writer.writerow({k: ("" if isinstance(v, float) and not np.isfinite(v) else
+                                 f"{v:.4g}" if isinstance(v, float) else v) for k, v in values.items()})
+    return path

@@ -1,0 +1,329 @@
+"""Run a named reproduction and compare it with its reference at equal frames.
+
+    python scripts/reproduce.py dopamine --games breakout,boxing --agents dqn,qrdqn --frames 2e6 --seeds 0
+    python scripts/reproduce.py minatar_rr --games breakout,freeway,asterix --seeds 0,1 --parallel 2
+    python scripts/reproduce.py dopamine --launcher slurm hydra.launcher.partition=gpu     # one Slurm array
+    python scripts/reproduce.py dopamine --compare-only                                     # tables from the runs
+
+The name is an experiment preset (configs/experiment/<name>.yaml): `dopamine` (Dopamine's Atari baselines),
+`minatar_rr` (Revisiting Rainbow on MinAtar), `minatar` (Young & Tian's DQN). Each job is
+`train.py experiment=<name> agent=A env.game=G seed=S trainer.total_frames=F runs_root=R`, so a run of
+this script and a hand-typed run share their run dir. Every job's config is composed and validated before
+anything starts. Running the command again resumes unfinished runs from their checkpoints and skips
+finished ones.
+
+`--launcher local` (default) runs the jobs on this machine, `--parallel` at a time (one per core, each with
+`trainer.torch_threads=--threads`), and prints each job's frames every `--progress-s` seconds;
+`--launcher slurm` submits them as one Hydra sweep through configs/hydra/launcher/slurm.yaml (extra
+`key=value` arguments go to train.py, e.g. the partition) and waits for it.
+
+Then it writes, under --out (default docs/results/<name>): comparison.csv (every iteration: our mean over
+seeds against the reference's min–max and mean, a verdict), summary.csv (one row per game and agent),
+runs.csv (one row per run) and curves.png (ours against the reference bands), and report.html (the full
+report of these runs, analysis/report.py) next to the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from analysis.reference import REFERENCE_AGENT_NAMES, dopamine_curves
+from analysis.report import render_report
+from analysis.reproduction import ITERATION_FRAMES, ComparisonRow, compare, iteration_means, summarize, write_csv
+from analysis.runs import Run, read_run
+from envs import minatar as minatar_env
+from envs.games import GAMES as ATARI_GAMES
+from training.config import CONFIG_DIR, train_config
+from training.rundir import read_status
+from training.validation import ConfigError, validate_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A named reproduction: its preset's defaults for the sweep and the games it can play."""
+
+    games: tuple[str, ...]
+    agents: tuple[str, ...]
+    frames: int
+    seeds: tuple[int, ...]
+    valid_games: tuple[str, ...]
+
+
+REPRODUCTIONS = {
+    "dopamine": Reproduction(("breakout",), ("dqn", "c51", "qrdqn", "iqn", "rainbow"), 2_000_000, (0,),
+                             tuple(sorted(ATARI_GAMES))),
+    "minatar_rr": Reproduction(("breakout", "freeway", "asterix"), ("dqn", "c51", "qrdqn", "iqn", "rainbow"),
+                               2_000_000, (0, 1), minatar_env.GAMES),
+    "minatar": Reproduction(("breakout", "freeway"), ("dqn",), 2_000_000, (0,), minatar_env.GAMES),
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    agent: str
+    game: str
+    seed: int
+    overrides: tuple[str, ...]
+    run_dir: Path
+
+
+def _split(text: str | None, default: Sequence, cast=str) -> tuple:
+    return tuple(default) if text is None else tuple(cast(x) for x in text.split(",") if x)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help=f"the reproduction: {', '.join(REPRODUCTIONS)}")
+    parser.add_argument("--games", help="comma-separated games (default: the reproduction's)")
+    parser.add_argument("--agents", help="comma-separated agents (default: the reproduction's)")
+    parser.add_argument("--frames", type=float, help="frames per run, e.g. 2e6 (default: the reproduction's)")
+    parser.add_argument("--seeds", help="comma-separated seeds (default: the reproduction's)")
+    parser.add_argument("--runs-root", type=Path, default=Path("runs"), help="where the run dirs go (default runs/)")
+    parser.add_argument("--out", type=Path, help="where the comparison files go (default docs/results/<name>)")
+    parser.add_argument("--launcher", choices=("local", "slurm"), default="local")
+    parser.add_argument("--parallel", type=int, default=2, help="local: jobs at once (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="local: trainer.torch_threads per job (default 1)")
+    parser.add_argument("--progress-s", type=float, default=60.0, help="local: seconds between progress lines")
+    parser.add_argument("--compare-only", action="store_true", help="write the comparison from the runs there are")
+    parser.add_argument("overrides", nargs="*", help="extra key=value overrides passed to every train.py job")
+    args = parser.parse_intermixed_args(argv)
+    if args.name not in REPRODUCTIONS:
+        parser.error(f"unknown reproduction '{args.name}'; valid: {', '.join(REPRODUCTIONS)}")
+    spec = REPRODUCTIONS[args.name]
+    args.games = _split(args.games, spec.games)
+    args.agents = _split(args.agents, spec.agents)
+    args.seeds = _split(args.seeds, spec.seeds, int)
+    args.frames = int(args.frames if args.frames is not None else spec.frames)
+    bad_games = [g for g in args.games if g not in spec.valid_games]
+    if bad_games:
+        parser.error(f"unknown game(s) {', '.join(bad_games)} for {args.name}; valid: {', '.join(spec.valid_games)}")
+    agents = sorted(p.stem for p in (CONFIG_DIR / "agent").glob("*.yaml"))
+    bad_agents = [a for a in args.agents if a not in agents]
+    if bad_agents:
+        parser.error(f"unknown agent(s) {', '.join(bad_agents)}; valid: {', '.join(agents)}")
+    if args.frames <= 0 or args.parallel < 1 or args.threads < 0:
+        parser.error("--frames and --parallel must be positive, --threads >= 0")
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad:
+        parser.error(f"extra arguments must be key=value overrides; got {bad}")
+    args.out = args.out or ROOT / "docs" / "results" / args.name
+    return args
+
+
+def plan(args: argparse.Namespace) -> list[Job]:
+    """Every job's overrides and run dir, each config composed and validated (fails before any work)."""
+    jobs = []
+    for agent, game, seed in itertools.product(args.agents, args.games, args.seeds):
+        overrides = (f"experiment={args.name}", f"agent={agent}", f"env.game={game}", f"seed={seed}",
+                     f"trainer.total_frames={args.frames}", f"runs_root={args.runs_root.resolve()}", *args.overrides)
+        try:
+            cfg = train_config(list(overrides))
+            validate_config(cfg)
+        except (ConfigError, ValueError) as error:
+            raise SystemExit(f"reproduce: job {' '.join(overrides)}: {error}") from None
+        jobs.append(Job(agent, game, seed, overrides, Path(cfg.run_dir)))
+    return jobs
+
+
+def job_state(job: Job, frames: int) -> str:
+    """`done` (finished its budget), `resume` (a run dir to continue) or `new`."""
+    status = read_status(job.run_dir) or {}
+    if status.get("status") == "done" and int(status.get("frames") or 0) >= frames:
+        return "done"
+    return "resume" if job.run_dir.exists() else "new"
+
+
+def _last_frames(run_dir: Path) -> int:
+    """The frame count of the last complete record of the run's metrics.jsonl (0 if none)."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return 0
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        handle.seek(max(handle.tell() - 4096, 0))
+        lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    for line in reversed(lines):
+        head = line.split('"frames": ', 1)
+        if len(head) == 2:
+            digits = head[1].split(",", 1)[0].split("}", 1)[0]
+            if digits.isdigit():
+                return int(digits)
+    return 0
+
+
+def run_local(jobs: Sequence[Job], args: argparse.Namespace) -> int:
+    """Run the jobs `args.parallel` at a time as train.py processes; returns how many did not end `done`."""
+    pending = list(jobs)
+    running: dict[Job, tuple[subprocess.Popen, float]] = {}
+    failed = 0
+    last_report = 0.0
+    log_dir = args.out / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    while pending or running:
+        while pending and len(running) < args.parallel:
+            job = pending.pop(0)
+            log = (log_dir / f"{job.agent}-{job.game}-seed{job.seed}.log").open("a", encoding="utf-8")
+            command = [sys.executable, str(ROOT / "train.py"), *job.overrides,
+                       f"trainer.torch_threads={args.threads}", "trainer.progress=false"]
+            running[job] = (subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), time.time())
+            print(f"started  {job.agent} {job.game} seed{job.seed} -> {job.run_dir}", flush=True)
+        for job, (process, started) in list(running.items()):
+            if process.poll() is None:
+                continue
+            del running[job]
+            state = (read_status(job.run_dir) or {}).get("status", "missing")
+            failed += state != "done"
+            print(f"finished {job.agent} {job.game} seed{job.seed}: {state} after {(time.time() - started) / 60:.1f} "
+                  f"min{'' if state == 'done' else f' (see {job.run_dir}/train.log)'}", flush=True)
+        if running and time.time() - last_report >= args.progress_s:
+            last_report = time.time()
+            line = ", ".join(f"{j.agent}/{j.game}/seed{j.seed} {_last_frames(j.run_dir) / args.frames:.0%}"
+                             for j in running)
+            print(f"[{time.strftime('%H:%M:%S')}] {len(pending)} waiting; running: {line}", flush=True)
+        time.sleep(1.0)
+    return failed
+
+
+def run_slurm(args: argparse.Namespace) -> int:
+    """One Hydra sweep through the Slurm launcher; its exit status."""
+    command = [sys.executable, str(ROOT / "train.py"), "-m", f"experiment={args.name}",
+               f"agent={','.join(args.agents)}", f"env.game={','.join(args.games)}",
+               f"seed={','.join(map(str, args.seeds))}", f"trainer.total_frames={args.frames}",
+               f"runs_root={args.runs_root.resolve()}", "hydra/launcher=slurm", *args.overrides]
+    print(" ".join(command), flush=True)
+    return subprocess.call(command, cwd=ROOT)
+
+
+def run_summaries(runs: Sequence[Run]) -> list[dict[str, object]]:
+    """One row per run: where it stands, its episodes and its per-iteration mean training returns."""
+    rows = []
+    for run in runs:
+        means = iteration_means(run.train_curve.frames, run.train_curve.values)
+        times = _metrics_span_s(run.path)
+        rows.append({"agent": run.agent, "game": run.game, "seed": run.seed, "status": run.status or "",
+                     "frames": run.trained_frames, "episodes": len(run.train_curve),
+                     "span_hours": f"{times / 3600:.2f}",
+                     **{f"iteration_{k}": f"{m:.4g}" for k, (m, _) in sorted(means.items())}})
+    return rows
+
+
+def _metrics_span_s(run_dir: Path) -> float:
+    """Seconds between the first and the last record of metrics.jsonl (wall-clock, pauses included)."""
+    path = run_dir / "metrics.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    stamps = []
+    for line in (lines[:1] + lines[-2:]):
+        head = line.split('"time": ', 1)
+        if len(head) == 2:
+            try:
+                stamps.append(float(head[1].split(",", 1)[0].split("}", 1)[0]))
+            except ValueError:
+                continue
+    return max(stamps) - min(stamps) if len(stamps) >= 2 else 0.0
+
+
+def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path) -> Path:
+    """One panel per game: each agent's per-iteration mean (over seeds) against the reference band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    games = sorted({r.game for r in rows})
+    agents = sorted({r.agent for r in rows})
+    fig, axes = plt.subplots(1, len(games), figsize=(5 * len(games), 3.8), squeeze=False)
+    colors = dict(zip(agents, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    atari = any(r.suite == "atari/dopamine" for r in rows)
+    reference = (dopamine_curves(set(games), {REFERENCE_AGENT_NAMES[a] for a in agents if a in REFERENCE_AGENT_NAMES})
+                 if atari else {})
+    for ax, game in zip(axes[0], games, strict=True):
+        for agent in agents:
+            mine = sorted((r for r in rows if r.game == game and r.agent == agent), key=lambda r: r.iteration)
+            if not mine:
+                continue
+            color = colors[agent]
+            curve = reference.get((game, REFERENCE_AGENT_NAMES.get(agent, "")))
+            last = max(r.frames_end for r in mine)
+            if curve is not None:
+                keep = curve.frames <= last
+                ax.fill_between(curve.frames[keep], np.nanmin(curve.returns[:, keep], 0),
+                                np.nanmax(curve.returns[:, keep], 0), color=color, alpha=0.2, linewidth=0)
+            ax.plot([r.frames_end for r in mine], [r.ours_mean for r in mine], "o-", color=color, label=agent)
+            for run in (r for r in runs if r.game == game and r.agent == agent):
+                means = iteration_means(run.train_curve.frames, run.train_curve.values)
+                ax.plot([(k + 1) * ITERATION_FRAMES for k in sorted(means)], [means[k][0] for k in sorted(means)],
+                        ".", color=color, alpha=0.5)
+        ax.set_title(game)
+        ax.set_xlabel("frames")
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("training return per 1M-frame iteration")
+    fig.suptitle("ours (line: mean over seeds; dots: seeds)" + (" vs Dopamine (band: min–max of 5 runs)"
+                                                                 if atari else ""), fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def write_comparison(jobs: Sequence[Job], args: argparse.Namespace) -> int:
+    """Read the jobs' run dirs and write the comparison files; 1 if there is nothing to compare."""
+    runs = [read_run(job.run_dir) for job in jobs if (job.run_dir / "config.yaml").exists()]
+    rows = compare(runs)
+    if not rows:
+        print(f"reproduce: no run has finished a training episode yet under {args.runs_root / args.name}",
+              file=sys.stderr)
+        return 1
+    out = args.out
+    write_csv(rows, out / "comparison.csv")
+    summary = summarize(rows)
+    write_csv(summary, out / "summary.csv")
+    per_run = run_summaries(runs)
+    names = list(dict.fromkeys(k for row in per_run for k in row))
+    with (out / "runs.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(per_run)
+    curves_figure(rows, runs, out / "curves.png")
+    report = args.runs_root / args.name / "report.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(render_report(runs, args.runs_root, title=f"Reproduction: {args.name}"), encoding="utf-8")
+    print(f"{'game':<16}{'agent':<10}{'iterations':>11}{'below':>7}{'inside':>7}{'above':>7}  last (ours | reference)")
+    for s in summary:
+        print(f"{s.game:<16}{s.agent:<10}{s.iterations:>11}{s.below:>7}{s.inside:>7}{s.above:>7}  "
+              f"{s.last_verdict} ({s.last_ours:.3g} | {s.last_reference_min:.3g}–{s.last_reference_max:.3g})"
+              f"{'  ⚑ ' + s.flags if s.flags else ''}")
+    print(f"wrote {out}/comparison.csv, summary.csv, runs.csv, curves.png and {report}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    jobs = plan(args)
+    states = {job: job_state(job, args.frames) for job in jobs}
+    for job in jobs:
+        print(f"{states[job]:<7}{job.agent} {job.game} seed{job.seed}")
+    failed = 0
+    if not args.compare_only:
+        todo = [job for job in jobs if states[job] != "done"]
+        print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; {len(todo)} to run", flush=True)
+        if todo:
+            failed = run_local(todo, args) if args.launcher == "local" else run_slurm(args)
+    status = write_comparison(jobs, args)
+    return 1 if failed or status else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""scripts/reproduce.py: a named reproduction fails fast on bad names, runs its jobs through train.py, skips
+finished runs on a second call, and writes the comparison files."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import reproduce
+
+from tests.analysis.synthetic_runs import write_run
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["atari57"], "unknown reproduction 'atari57'; valid: dopamine, minatar_rr, minatar"),
+    (["minatar_rr", "--games", "pong"], "unknown game(s) pong for minatar_rr; valid: asterix, breakout"),
+    (["dopamine", "--agents", "dqn,ppo"], "unknown agent(s) ppo; valid: c51, dqn"),
+])
+def test_bad_names_fail_before_any_work(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        reproduce.main([*argv, "--runs-root", str(tmp_path)])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_bad_override_fails_naming_the_job(tmp_path):
+    with pytest.raises(SystemExit, match="agent.gamma must be in"):
+        reproduce.main(["minatar", "--runs-root", str(tmp_path), "agent.gamma=2"])
+
+
+def test_compare_only_writes_the_tables_from_existing_runs(tmp_path, capsys):
+    for seed in (0, 1):
+        write_run(tmp_path / "runs", agent="dqn", game="breakout", seed=seed, evals=[], preset="dopamine",
+                  train=[(500_000, 1.0), (1_000_000, 2.0)])
+    out = tmp_path / "out"
+    code = reproduce.main(["dopamine", "--agents", "dqn", "--seeds", "0,1", "--frames", "1e6", "--compare-only",
+                           "--runs-root", str(tmp_path / "runs"), "--out", str(out)])
+    assert code == 0
+    (row,) = list(csv.DictReader((out / "summary.csv").open()))
+    assert (row["agent"], row["iterations"], row["below"], row["last_verdict"]) == ("dqn", "1", "1", "below")
+    assert len(list(csv.DictReader((out / "runs.csv").open()))) == 2
+    assert (out / "curves.png").stat().st_size > 10_000
+    assert (tmp_path / "runs" / "dopamine" / "report.html").exists()
+    assert "breakout        dqn" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_runs_a_job_then_skips_it_when_finished(tmp_path, capsys):
+    argv = ["minatar_rr", "--games", "breakout", "--agents", "dqn", "--seeds", "0", "--frames", "1500",
+            "--runs-root", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "trainer.eval_frames=50"]
+    assert reproduce.main(argv) == 0
+    first = capsys.readouterr().out
+    assert "0 of 1 runs already done; 1 to run" in first and "finished dqn breakout seed0: done" in first
+    assert reproduce.main(argv) == 0
+    assert "1 of 1 runs already done; 0 to run" in capsys.readouterr().out
+    (row,) = list(csv.DictReader((tmp_path / "out" / "runs.csv").open()))
+    assert (row["status"], row["frames"]) == ("done", "1500")

@@ -1,0 +1,101 @@
+"""Runs against Dopamine's bands (analysis/reproduction.py): iteration means, verdicts, preset flags and the
+summary, on synthetic run dirs whose per-iteration means are chosen below, inside and above the shipped
+reference (Dopamine DQN on Breakout, read from the shipped data)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from analysis.reference import dopamine_curves
+from analysis.reproduction import NO_REFERENCE, compare, iteration_means, summarize, verdict, write_csv
+from analysis.runs import read_runs
+from tests.analysis.synthetic_runs import write_run
+
+
+def test_iteration_means_bin_episode_ends_by_iteration():
+    frames = np.array([10, 1_000_000, 1_000_001, 2_500_000])
+    returns = np.array([1.0, 3.0, 5.0, 7.0])
+    assert iteration_means(frames, returns) == {0: (2.0, 2), 1: (5.0, 1), 2: (7.0, 1)}
+    assert iteration_means(np.zeros(0), np.zeros(0)) == {}
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0.9, "below"), (1.0, "inside"), (1.5, "inside"), (2.0, "inside"),
+                                                 (2.1, "above")])
+def test_verdict_is_against_the_closed_band(value: float, expected: str):
+    assert verdict(value, 1.0, 2.0) == expected
+
+
+def test_verdict_without_a_band():
+    assert verdict(3.0, float("nan"), float("nan")) == NO_REFERENCE
+
+
+def _episodes(iteration_means: dict[int, float]) -> list[tuple[int, float]]:
+    """Two episodes per iteration with the given mean, ending inside it (the last at its end)."""
+    return [(k * 1_000_000 + offset, mean + delta) for k, mean in iteration_means.items()
+            for offset, delta in ((400_000, -0.5), (1_000_000, 0.5))]
+
+
+@pytest.fixture(scope="module")
+def band() -> np.ndarray:
+    curve = dopamine_curves({"breakout"}, {"DQN"})[("breakout", "DQN")]
+    return np.stack([curve.returns.min(0), curve.returns.max(0), curve.returns.mean(0)])[:, :2]
+
+
+def test_compare_gives_per_iteration_verdicts_against_dopamine(tmp_path, band):
+    low, high, mean = band
+    targets = {0: low[0] - 0.3, 1: (low[1] + high[1]) / 2}
+    for seed, shift in ((0, -0.1), (1, 0.1)):  # the seeds' mean is the target
+        write_run(tmp_path, agent="dqn", game="breakout", seed=seed, evals=[], preset="dopamine",
+                  train=_episodes({k: v + shift for k, v in targets.items()}))
+    write_run(tmp_path, agent="qrdqn", game="breakout", seed=0, evals=[], preset="dopamine",
+              train=_episodes({0: 100.0}))
+    rows = compare(read_runs(tmp_path, progress=False))
+    dqn = [r for r in rows if r.agent == "dqn"]
+    assert [(r.iteration, r.verdict) for r in dqn] == [(0, "below"), (1, "inside")]
+    for row, k in zip(dqn, (0, 1), strict=True):
+        assert row.suite == "atari/dopamine" and row.seeds == 2 and row.episodes == 4 and row.reference_runs == 5
+        assert row.ours_mean == pytest.approx(targets[k])
+        assert (row.reference_min, row.reference_max, row.reference_mean) == pytest.approx((low[k], high[k], mean[k]))
+        assert row.flags == ""
+    (qrdqn,) = [r for r in rows if r.agent == "qrdqn"]
+    assert qrdqn.verdict == "above"
+    summary = {(s.agent, s.game): s for s in summarize(rows)}
+    assert (summary["dqn", "breakout"].below, summary["dqn", "breakout"].inside) == (1, 1)
+    assert summary["dqn", "breakout"].last_verdict == "inside" and summary["qrdqn", "breakout"].above == 1
+
+
+def test_a_run_departing_from_its_preset_or_protocol_is_flagged(tmp_path):
+    write_run(tmp_path, agent="dqn", game="breakout", seed=0, evals=[], preset="dopamine",
+              train=_episodes({0: 1.0}), config_changes={"agent": {"gamma": 0.9}, "trainer": {"torch_threads": 1}})
+    write_run(tmp_path, agent="c51", game="breakout", seed=0, evals=[], protocol="machado", experiment="mine",
+              train=_episodes({0: 1.0}))
+    rows = {r.agent: r for r in compare(read_runs(tmp_path, progress=False))}
+    assert "agent.gamma: 0.9 (preset 0.99)" in rows["dqn"].flags and "torch_threads" not in rows["dqn"].flags
+    assert "protocol machado: full action set" in rows["c51"].flags
+    assert "no preset named experiment=mine" in rows["c51"].flags
+    assert rows["c51"].verdict in ("below", "inside", "above")  # still compared with Dopamine's C51
+
+
+def test_minatar_runs_have_no_reference_and_csv_round_trips(tmp_path):
+    write_run(tmp_path, agent="iqn", game="freeway", seed=0, evals=[], preset="minatar_rr",
+              train=_episodes({0: 20.0, 1: 30.0}))
+    rows = compare(read_runs(tmp_path, progress=False))
+    assert [(r.suite, r.verdict) for r in rows] == [("minatar", NO_REFERENCE)] * 2
+    assert summarize(rows)[0].iterations == 0
+    path = write_csv(rows, tmp_path / "out" / "comparison.csv")
+    read = list(csv.DictReader(path.open()))
+    assert [float(r["ours_mean"]) for r in read] == [20.0, 30.0] and read[0]["reference_min"] == ""
+    with pytest.raises(ValueError, match="no rows"):
+        write_csv([], tmp_path / "empty.csv")
+
+
+def test_an_iteration_not_every_seed_finished_is_shown_but_not_judged(tmp_path, band):
+    write_run(tmp_path, agent="dqn", game="breakout", seed=0, evals=[], preset="dopamine",
+              train=_episodes({0: 1.0}) + [(1_300_000, 100.0)])
+    rows = compare(read_runs(tmp_path, progress=False))
+    assert [(r.iteration, r.complete, r.verdict) for r in rows] == [(0, True, "below"), (1, False, "above")]
+    (summary,) = summarize(rows)
+    assert (summary.iterations, summary.below, summary.above, summary.last_iteration) == (1, 1, 0, 0)
