@@ -60,15 +60,17 @@ def test_the_tree_has_every_agent_and_experiment():
     assert {"quickstart", "atari5", "atari26", "atari57"} < set(EXPERIMENTS)
 
 
-@pytest.mark.parametrize("experiment", [None, *EXPERIMENTS])
-@pytest.mark.parametrize("protocol", ["dqn_zoo", "machado"])
+PROTOCOLS = sorted(p.stem for p in (ROOT / "configs" / "env" / "protocol").glob("*.yaml"))
+
+
+@pytest.mark.parametrize(("protocol", "experiment"), [(p, None) for p in PROTOCOLS] + [(None, e) for e in EXPERIMENTS])
 @pytest.mark.parametrize("agent", AGENTS)
-def test_every_agent_protocol_and_experiment_composes_and_validates(agent: str, protocol: str, experiment):
-    overrides = [f"agent={agent}", f"env/protocol={protocol}"] + ([f"experiment={experiment}"] if experiment else [])
-    cfg = train_config(overrides)
+def test_every_agent_protocol_and_experiment_composes_and_validates(agent: str, protocol: str | None, experiment):
+    overrides = [f"agent={agent}"] + ([f"env/protocol={protocol}"] if protocol else [])
+    cfg = train_config(overrides + ([f"experiment={experiment}"] if experiment else []))
     assert isinstance(cfg, TrainConfig)
     validate_config(cfg)
-    assert cfg.agent.name == agent and cfg.env.protocol.name == protocol
+    assert cfg.agent.name == agent and (protocol is None or cfg.env.protocol.name == protocol)
     assert type(cfg.agent.head) is HEAD_CONFIGS[AGENT_HEADS[agent]]
     if experiment is None:
         assert cfg.run_dir == f"runs/default/{agent}/breakout/seed0"
