@@ -37,7 +37,14 @@ from analysis.reference import (
     published_scores,
     published_sources,
 )
-from analysis.reproduction import ITERATION_FRAMES, ComparisonRow, compare, iteration_means, summarize
+from analysis.reproduction import (
+    ITERATION_FRAMES,
+    KNOWN_DIFFERENCES,
+    ComparisonRow,
+    compare,
+    iteration_means,
+    summarize,
+)
 from analysis.runs import TRAINING_RETURN_PROTOCOLS, Run, ScoreMatrices, group_labels, read_runs, score_matrices
 from envs.games import GAMES, human_normalized_score
 
@@ -407,6 +414,10 @@ def _reproduction_section(rows: Sequence[ComparisonRow]) -> str:
     text += ("<details><summary>Every iteration</summary>" + _table([_header(
         ["suite", "game", "agent", "iteration", "frames at end", "ours (mean)", "ours (seeds min–max)", "seeds",
          "episodes", "reference min–max", "reference mean", "verdict"])], detail) + "</details>")
+    suites = sorted({r.suite for r in rows} & set(KNOWN_DIFFERENCES))
+    if suites:
+        text += "<p>Where the presets cannot match their reference:</p><ul>" + "".join(
+            f"<li>{_esc(suite)}: {_esc(note)}</li>" for suite in suites for note in KNOWN_DIFFERENCES[suite]) + "</ul>"
     flagged = sorted({(r.suite, r.game, r.agent, r.flags) for r in rows if r.flags})
     if flagged:
         text += "<p class=bad>Runs that differ from their preset or the reference's protocol:</p><ul>" + "".join(

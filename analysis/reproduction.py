@@ -36,6 +36,21 @@ ITERATION_FRAMES = 1_000_000
 VERDICTS = ("below", "inside", "above")
 NO_REFERENCE = "no reference"
 REFERENCE_PROTOCOLS = {"dopamine": "", "machado": "protocol machado: full action set (Dopamine's is minimal)"}
+# What the presets cannot express (configs/experiment/{dopamine,minatar_rr}.yaml say the same), per suite.
+KNOWN_DIFFERENCES = {
+    "atari/dopamine": (
+        "frames: ale-py's vector env grayscales, max-pools and resizes to 84x84 itself; Dopamine resizes with "
+        "cv2 INTER_AREA",
+        "IQN: cosine features i = 0..63 (the IQN paper) where Dopamine's network uses i = 1..64",
+        "iterations: fixed 1M-frame bins of episode ends; Dopamine's iteration ends with the episode running at "
+        "its 250,000th agent step",
+    ),
+    "minatar": (
+        "experiment=minatar_rr Rainbow: Revisiting Rainbow's has noisy nets; ours explores ε-greedily",
+        "experiment=minatar_rr IQN: cosine features i = 0..63 where Revisiting Rainbow's use i = 1..64",
+        "experiment=minatar_rr DQN: MSE loss, as four of the five gins; dqn_asterix.gin uses Huber",
+    ),
+}
 # Keys that manage a run rather than define what it learns: never flagged as a departure from the preset.
 RUN_KEYS = ("trainer.total_frames", "trainer.torch_threads", "trainer.device", "trainer.overlap", "trainer.progress",
             "trainer.resume", "trainer.log_period_frames", "trainer.checkpoint_period_frames",

@@ -24,7 +24,8 @@ FIGURE_IDS = re.compile(r'id="(fig-\d+)"')
 
 def test_report_has_every_section(report_path, sweep_root):
     text = report_path.read_text(encoding="utf-8")
-    for anchor in ("id=runs", "id='suite-atari'", "id='suite-cartpole'", "id=published", "id=dopamine"):
+    for anchor in ("id=runs", "id='suite-atari'", "id='suite-cartpole'", "id=published", "id=dopamine",
+                   "id=reproduction"):
         assert anchor in text, anchor
     for heading in ("Aggregates vs frames", "Final aggregates", "Per-game final scores", "Performance profiles",
                     "Probability of improvement", "Published scores (reference)", "Dopamine training curves"):
@@ -41,6 +42,9 @@ def test_report_has_every_section(report_path, sweep_root):
     assert "https://arxiv.org/abs/1806.06923" in text  # IQN's paper
     median_dqn = float(np.median(published_hns_matrix("DQN")[1]))
     assert f"<td>{median_dqn:.2f}</td>" in text  # 0.79
+    # the machado runs set against Dopamine's bands, flagged for their protocol and missing preset
+    assert "iterations judged" in text and "protocol machado: full action set" in text
+    assert "no preset named experiment=sticky" in text and "cv2 INTER_AREA" in text
     # the real CartPole run is read with the synthetic ones
     assert "tiny/dqn" in text and "tiny/c51" in text
 
