@@ -98,12 +98,14 @@ class QuantileHeadConfig(HeadConfig):
 
 @dataclass
 class ImplicitQuantileHeadConfig(HeadConfig):
-    """IQN (Dabney et al. 2018b): quantiles at sampled τ through `num_cosines` cosine features; N, N' and K
-    τ samples for the online net, the target net and acting."""
+    """IQN (Dabney et al. 2018b): quantiles at sampled τ through `num_cosines` cosine features cos(π i τ),
+    i from `first_cosine` (the paper: 0; Dopamine: 1); N, N' and K τ samples for the online net, the target
+    net and acting."""
 
     KIND: ClassVar[str] = "implicit_quantile"
     kind: str = KIND
     num_cosines: int = 64
+    first_cosine: int = 0
     num_online_taus: int = 64
     num_target_taus: int = 64
     num_act_taus: int = 32
@@ -113,6 +115,7 @@ class ImplicitQuantileHeadConfig(HeadConfig):
         super().validate()
         for key in ("num_cosines", "num_online_taus", "num_target_taus", "num_act_taus"):
             _require(getattr(self, key) >= 1, key, getattr(self, key), ">= 1")
+        _require(self.first_cosine in (0, 1), "first_cosine", self.first_cosine, "0 (the IQN paper) or 1 (Dopamine)")
         _require(self.kappa >= 0, "kappa", self.kappa, ">= 0 (0 = the quantile loss without Huber)")
 
 

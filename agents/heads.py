@@ -372,14 +372,16 @@ class QuantileHead(QuantileRegression, MidpointStatisticsHead):
 class CosineEmbedding(nn.Module):
     """IQN's fraction embedding φ(τ) (Dabney et al. 2018b, Eq. 4): [B, N] -> [B, N, F].
 
-        φ_j(τ) = ReLU(Σ_{i=0}^{n−1} cos(π i τ) w_ij + b_j),   n = num_cosines (64 in the paper)
+        φ_j(τ) = ReLU(Σ_{i=s}^{s+n−1} cos(π i τ) w_ij + b_j),   n = num_cosines (64 in the paper)
 
-    The i = 0 cosine is the constant 1 (a second bias), as in the paper and Dopamine.
+    The paper sums from s = 0 (its i = 0 cosine is the constant 1, a second bias); Dopamine's and
+    Revisiting Rainbow's networks from s = 1 (`first_cosine`).
     """
 
-    def __init__(self, num_cosines: int, out_features: int) -> None:
+    def __init__(self, num_cosines: int, out_features: int, first_cosine: int = 0) -> None:
         super().__init__()
-        self.register_buffer("frequencies", math.pi * torch.arange(num_cosines, dtype=torch.float32), persistent=False)
+        indices = torch.arange(first_cosine, first_cosine + num_cosines, dtype=torch.float32)
+        self.register_buffer("frequencies", math.pi * indices, persistent=False)
         self.linear = nn.Linear(num_cosines, out_features)
 
     def forward(self, taus: Tensor) -> Tensor:
@@ -395,9 +397,11 @@ class QuantileFunction(nn.Module):
     action and fraction: f(ψ(x) ⊙ φ(τ)).
     """
 
-    def __init__(self, in_features: int, num_actions: int, hidden: int, dueling: bool, num_cosines: int) -> None:
+    def __init__(
+        self, in_features: int, num_actions: int, hidden: int, dueling: bool, num_cosines: int, first_cosine: int = 0
+    ) -> None:
         super().__init__()
-        self.embedding = CosineEmbedding(num_cosines, in_features)
+        self.embedding = CosineEmbedding(num_cosines, in_features, first_cosine)
         self.net = AtomLinear(in_features, hidden, num_actions, 1, dueling)
 
     def forward(self, features: Tensor, taus: Tensor) -> Tensor:
@@ -419,9 +423,10 @@ class ImplicitQuantileHead(QuantileRegression, Head):
     def __init__(
         self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False, num_cosines: int = 64,
         num_online_taus: int = 64, num_target_taus: int = 64, num_act_taus: int = 32, kappa: float = 1.0,
+        first_cosine: int = 0,
     ) -> None:
         super().__init__()
-        self.quantile_function = QuantileFunction(in_features, num_actions, hidden, dueling, num_cosines)
+        self.quantile_function = QuantileFunction(in_features, num_actions, hidden, dueling, num_cosines, first_cosine)
         self.role_taus = {"online": num_online_taus, "target": num_target_taus, "act": num_act_taus}
         if min(self.role_taus.values()) < 1:
             raise ValueError(f"every number of fractions must be >= 1; got {self.role_taus}")

@@ -41,13 +41,11 @@ KNOWN_DIFFERENCES = {
     "atari/dopamine": (
         "frames: ale-py's vector env grayscales, max-pools and resizes to 84x84 itself; Dopamine resizes with "
         "cv2 INTER_AREA",
-        "IQN: cosine features i = 0..63 (the IQN paper) where Dopamine's network uses i = 1..64",
         "iterations: fixed 1M-frame bins of episode ends; Dopamine's iteration ends with the episode running at "
         "its 250,000th agent step",
     ),
     "minatar": (
         "experiment=minatar_rr Rainbow: Revisiting Rainbow's has noisy nets; ours explores ε-greedily",
-        "experiment=minatar_rr IQN: cosine features i = 0..63 where Revisiting Rainbow's use i = 1..64",
         "experiment=minatar_rr DQN: MSE loss, as four of the five gins; dqn_asterix.gin uses Huber",
     ),
 }

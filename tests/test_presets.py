@@ -41,7 +41,8 @@ DOPAMINE = {
     "qrdqn": {"agent.head.num_quantiles": 200, "agent.head.kappa": 1.0, "agent.optim.lr": 5e-5,
               "agent.optim.eps": 3.125e-4, "agent.n_step": 3, **DOPAMINE_PER, **FAN_IN_SQRT3},
     "iqn": {"agent.head.num_online_taus": 64, "agent.head.num_target_taus": 64, "agent.head.num_act_taus": 32,
-            "agent.head.num_cosines": 64, "agent.head.kappa": 1.0, "agent.optim.lr": 5e-5, "agent.optim.eps": 3.125e-4,
+            "agent.head.num_cosines": 64, "agent.head.first_cosine": 1, "agent.head.kappa": 1.0, "agent.optim.lr": 5e-5,
+            "agent.optim.eps": 3.125e-4,
             "agent.n_step": 3, "replay.kind": "uniform", **FAN_IN_SQRT3},
 }
 
@@ -65,7 +66,8 @@ MINATAR_RR = {
     "qrdqn": {"agent.head.num_quantiles": 51, "agent.head.kappa": 1.0, "agent.optim.lr": 1e-4, "agent.n_step": 1,
               "agent.double_q": False, "agent.dueling": False, "replay.kind": "uniform"},
     "iqn": {"agent.head.num_online_taus": 32, "agent.head.num_target_taus": 32, "agent.head.num_act_taus": 32,
-            "agent.head.num_cosines": 64, "agent.head.kappa": 1.0, "agent.optim.lr": 1e-4, "agent.n_step": 1,
+            "agent.head.num_cosines": 64, "agent.head.first_cosine": 1, "agent.head.kappa": 1.0, "agent.optim.lr": 1e-4,
+            "agent.n_step": 1,
             "agent.double_q": False, "agent.dueling": False, "replay.kind": "uniform"},
     "rainbow": {"agent.head.num_atoms": 51, "agent.head.v_min": -100.0, "agent.head.v_max": 100.0,
                 "agent.optim.lr": 1e-4, "agent.n_step": 3, "agent.double_q": True, "agent.dueling": True,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from agents import build_agent
-from agents.config import AgentConfig, FractionQuantileHeadConfig
+from agents.config import AgentConfig, FractionQuantileHeadConfig, ImplicitQuantileHeadConfig
 from agents.heads import (
     TAU_ROLES,
     CategoricalHead,
@@ -254,3 +254,12 @@ class _RandomBatch:
         self.reward = torch.randn(n, generator=gen) * 3 + self.action
         self.discount = torch.full((n,), 0.9)
         self.weight = torch.ones(n)
+
+
+def test_cosine_embedding_index_starts_where_asked():
+    """cos(π i τ) for i = 0..n−1 (the IQN paper) or i = 1..n (Dopamine, `first_cosine=1`)."""
+    paper, dopamine = CosineEmbedding(4, 3), CosineEmbedding(4, 3, first_cosine=1)
+    assert torch.allclose(paper.frequencies, math.pi * torch.tensor([0.0, 1.0, 2.0, 3.0]))
+    assert torch.allclose(dopamine.frequencies, math.pi * torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    with pytest.raises(ValueError, match="agent.head.first_cosine must be 0 .the IQN paper. or 1 .Dopamine., got 2"):
+        ImplicitQuantileHeadConfig(first_cosine=2).validate()
