@@ -45,7 +45,8 @@ KNOWN_DIFFERENCES = {
         "its 250,000th agent step",
     ),
     "minatar": (
-        "experiment=minatar_rr Rainbow: Revisiting Rainbow's has noisy nets; ours explores ε-greedily",
+        "experiment=minatar_rr Rainbow: Revisiting Rainbow's has noisy layers (with one fixed noise draw, "
+        "networks_new.py); ours has none; both explore ε-greedily",
         "experiment=minatar_rr DQN: MSE loss, as four of the five gins; dqn_asterix.gin uses Huber",
     ),
 }
