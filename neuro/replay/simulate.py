@@ -91,7 +91,8 @@ def run_simulation(maze: Maze, params: AgentParams, strategy: Replay, schedule: 
         state = start
         if schedule.at_start:
             bout(state, "start", schedule.at_start, episode)
-        for step in range(1, max_steps_per_episode + 1):
+        for _ in range(max_steps_per_episode):
+            steps[episode] += 1
             action = agent.act(state, rng)
             next_state, reward, terminal = maze.step(state, action)
             if reward != 0 and protocol.reward_sd > 0:
@@ -104,7 +105,6 @@ def run_simulation(maze: Maze, params: AgentParams, strategy: Replay, schedule: 
             state = next_state
             if terminal:
                 break
-        steps[episode] = step
         if schedule.at_goal:
             bout(state, "goal", schedule.at_goal, episode)
         start = int(rng.choice(non_goals)) if protocol.random_restart else int(restart[state])
