@@ -24,7 +24,7 @@ class Maze:
     """A gridworld: `height` × `width` cells, `walls`, `goals` {cell: reward}, `next_start` {goal: start}.
 
     Derived (in `__post_init__`): `cells` (the open cells, the states), `next_state` [S, A], `reward` [S, A],
-    `terminal` [S, A] (the move enters a goal), `start_state` and `restart` [S] (for a goal state the
+    `terminal` [S, A] (the move enters a goal; a goal's own row stays put, since no move is made from it), `start_state` and `restart` [S] (for a goal state the
     state where the next episode starts, else the state itself).
     """
 
@@ -59,10 +59,12 @@ class Maze:
                 next_state[i, a] = index.get(target, i)
         goal_states = np.array([index[g] for g in self.goals], dtype=np.int64)
         goal_rewards = np.array(list(self.goals.values()), dtype=np.float64)
+        next_state[goal_states] = goal_states[:, None]  # no move is made from a goal: the episode is over
         terminal = np.isin(next_state, goal_states)
+        terminal[goal_states] = False
         reward = np.zeros(next_state.shape)
         for g, rew in zip(goal_states, goal_rewards, strict=True):
-            reward[next_state == g] = rew
+            reward[(next_state == g) & terminal] = rew
         object.__setattr__(self, "cells", cells)
         object.__setattr__(self, "next_state", next_state)
         object.__setattr__(self, "reward", reward)

@@ -74,6 +74,7 @@ def run_simulation(maze: Maze, params: AgentParams, strategy: Replay, schedule: 
     if protocol.pre_explore:
         agent.model_next[:] = maze.next_state
         agent.model_terminal[:] = maze.terminal
+        agent.model_next[list(goals)] = -1  # the agent never acts from a goal
     non_goals = np.setdiff1d(np.arange(maze.num_states), goals)
     steps = np.zeros(num_episodes, dtype=np.int64)
     bouts: list[ReplayBout] = []
