@@ -24,8 +24,8 @@ class Maze:
     """A gridworld: `height` × `width` cells, `walls`, `goals` {cell: reward}, `next_start` {goal: start}.
 
     Derived (in `__post_init__`): `cells` (the open cells, the states), `next_state` [S, A], `reward` [S, A],
-    `terminal` [S, A] (the move enters a goal; a goal's own row stays put, since no move is made from it), `start_state` and `restart` [S] (for a goal state the
-    state where the next episode starts, else the state itself).
+    `terminal` [S, A] (the move enters a goal; a goal's own row stays put, since no move is made from it),
+    `start_state` and `restart` [S] (for a goal state the state where the next episode starts, else the state).
     """
 
     name: str
