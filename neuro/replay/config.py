@@ -13,7 +13,8 @@ from omegaconf import OmegaConf
 
 from neuro.replay.strategies import STRATEGIES
 
-__all__ = ["DynaConfig", "MattarDawConfig", "LiuConfig", "ReplayStudyConfig", "CONFIG_PATH", "load_replay_config"]
+__all__ = ["DynaConfig", "MattarDawConfig", "RewardChangeConfig", "LiuConfig", "ReplayStudyConfig", "CONFIG_PATH",
+           "load_replay_config"]
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "neuro" / "replay.yaml"
 
@@ -49,6 +50,17 @@ class MattarDawConfig:
 
 
 @dataclass
+class RewardChangeConfig:
+    """Mattar & Daw Fig. 5: reverse replay after a reward increase vs a decrease, on the linear track."""
+
+    track_length: int = 10
+    episodes_before: int = 20
+    episodes_after: int = 10
+    scales: list[float] = field(default_factory=lambda: [1.0, 4.0, 0.0])
+    num_simulations: int = 30
+
+
+@dataclass
 class LiuConfig:
     """Movie vs imagination replay on Liu et al.'s (2019) structure task, measured by TDLM."""
 
@@ -69,6 +81,7 @@ class ReplayStudyConfig:
     seed: int = 0
     dyna: DynaConfig = field(default_factory=DynaConfig)
     mattar_daw: MattarDawConfig = field(default_factory=MattarDawConfig)
+    reward_change: RewardChangeConfig = field(default_factory=RewardChangeConfig)
     liu: LiuConfig = field(default_factory=LiuConfig)
     dpi: int = 100
 
@@ -78,7 +91,7 @@ def load_replay_config(overrides: list[str] | None = None, path: Path = CONFIG_P
     schema = OmegaConf.structured(ReplayStudyConfig)
     merged = OmegaConf.merge(schema, OmegaConf.load(path), OmegaConf.from_dotlist(list(overrides or [])))
     cfg: ReplayStudyConfig = OmegaConf.to_object(merged)
-    d, m, liu = cfg.dyna, cfg.mattar_daw, cfg.liu
+    d, m, rc, liu = cfg.dyna, cfg.mattar_daw, cfg.reward_change, cfg.liu
     bad_strategies = [s for s in m.strategies if s not in STRATEGIES]
     checks = [  # (key, holds, what it must be)
         ("dyna.planning_steps", len(d.planning_steps) > 0 and min(d.planning_steps) >= 0, "a non-empty list of >= 0"),
@@ -100,6 +113,11 @@ def load_replay_config(overrides: list[str] | None = None, path: Path = CONFIG_P
         ("mattar_daw.min_gain", m.min_gain >= 0, ">= 0"),
         ("mattar_daw.min_event_length", m.min_event_length >= 2, ">= 2"),
         ("mattar_daw.rollout_length", m.rollout_length >= 1, ">= 1"),
+        ("reward_change.track_length", rc.track_length >= 3, ">= 3"),
+        ("reward_change.episodes_before", rc.episodes_before >= 2, ">= 2"),
+        ("reward_change.episodes_after", rc.episodes_after >= 1, ">= 1"),
+        ("reward_change.scales", len(rc.scales) > 0 and min(rc.scales) >= 0, "a non-empty list of >= 0"),
+        ("reward_change.num_simulations", rc.num_simulations >= 1, ">= 1"),
         ("liu.rule_trials", liu.rule_trials >= 1, ">= 1"),
         ("liu.slip", 0 <= liu.slip < 1, "in [0, 1)"),
         ("liu.num_events", liu.num_events >= 1, ">= 1"),

@@ -14,9 +14,11 @@ import numpy as np
 
 from neuro.plotting import save_figure, write_json
 
-__all__ = ["FIGURES", "dyna_figure", "learning_figure", "events_figure", "sequenceness_figure", "write_study"]
+__all__ = ["FIGURES", "dyna_figure", "learning_figure", "events_figure", "reward_change_figure", "sequenceness_figure",
+           "write_study"]
 
-FIGURES = ("dyna.png", "mattar_daw_learning.png", "mattar_daw_events.png", "sequenceness.png")
+FIGURES = ("dyna.png", "mattar_daw_learning.png", "mattar_daw_events.png", "mattar_daw_reward_change.png",
+           "sequenceness.png")
 
 
 def dyna_figure(dyna: dict[str, Any], path: Path, dpi: int) -> Path:
@@ -75,6 +77,22 @@ def events_figure(md: dict[str, Any], path: Path, dpi: int) -> Path:
     return save_figure(fig, path, dpi)
 
 
+def reward_change_figure(change: dict[str, Any], path: Path, dpi: int) -> Path:
+    """Events per episode at the goal after the reward is scaled (Mattar & Daw Fig. 5)."""
+    scales = list(change["scales"])
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
+    x = np.arange(len(scales))
+    for offset, (direction, color) in zip((-0.18, 0.18), (("forward", "white"), ("reverse", "0.2")), strict=True):
+        values = [change["scales"][s]["goal_after"][direction] for s in scales]
+        errors = [change["scales"][s]["goal_after"][f"{direction}_sem"] for s in scales]
+        ax.bar(x + offset, values, 0.36, yerr=errors, color=color, edgecolor="k", label=direction)
+    ax.set_xticks(x, [f"reward x{s}" for s in scales])
+    ax.set_ylabel("events per episode at the goal")
+    ax.set_title(f"linear track, {change['episodes_after']} episodes after the change", fontsize=10)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path, dpi)
+
+
 def sequenceness_figure(liu: dict[str, Any], path: Path, dpi: int) -> Path:
     """TDLM sequenceness (forward − backward) against the true and the visual order, per replay condition."""
     conditions = liu["conditions"]
@@ -103,6 +121,7 @@ def write_study(study: dict[str, Any], out_dir: Path, dpi: int = 100) -> list[Pa
         dyna_figure(study["dyna"], out_dir / FIGURES[0], dpi),
         learning_figure(study["mattar_daw"], out_dir / FIGURES[1], dpi),
         events_figure(study["mattar_daw"], out_dir / FIGURES[2], dpi),
-        sequenceness_figure(study["liu"], out_dir / FIGURES[3], dpi),
+        reward_change_figure(study["reward_change"], out_dir / FIGURES[3], dpi),
+        sequenceness_figure(study["liu"], out_dir / FIGURES[4], dpi),
         write_json(study, out_dir / "replay.json"),
     ]

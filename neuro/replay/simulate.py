@@ -66,8 +66,10 @@ class Simulation:
 
 def run_simulation(maze: Maze, params: AgentParams, strategy: Replay, schedule: Schedule, num_episodes: int,
                    rng: np.random.Generator, max_steps_per_episode: int = 100_000,
-                   record: bool = False, protocol: Protocol = Protocol()) -> Simulation:
-    """`num_episodes` episodes of Q-learning with `strategy`'s replay at the `schedule`'s moments."""
+                   record: bool = False, protocol: Protocol = Protocol(),
+                   reward_scale: np.ndarray | None = None) -> Simulation:
+    """`num_episodes` episodes of Q-learning with `strategy`'s replay at the `schedule`'s moments;
+    `reward_scale` [num_episodes] multiplies the goal's reward in each episode (a reward change mid-run)."""
     agent = TabularAgent(maze.num_states, len(maze.next_state[0]), params)
     strategy.reset()
     restart, goals = maze.restart, tuple(maze.goal_states())
@@ -96,7 +98,9 @@ def run_simulation(maze: Maze, params: AgentParams, strategy: Replay, schedule: 
             steps[episode] += 1
             action = agent.act(state, rng)
             next_state, reward, terminal = maze.step(state, action)
-            if reward != 0 and protocol.reward_sd > 0:
+            if reward_scale is not None:
+                reward *= float(reward_scale[episode])
+            if terminal and protocol.reward_sd > 0:
                 reward = max(0.0, reward + protocol.reward_sd * float(rng.standard_normal()))
             rewarded = rewarded or reward != 0
             experience = Experience(state, action, reward, next_state, terminal)

@@ -5,6 +5,8 @@
   episode and after each goal) and Fig. 3 (forward and reverse events per episode at the start and at the goal,
   with need from the successor representation and, as the authors ran their open-maze figure, with every
   need set to 1 and random starts);
+- `reward_change_study`: Mattar & Daw Fig. 5, replay events at the goal after the reward at both ends of the
+  linear track is multiplied by each scale (unchanged, 4×, 0);
 - `liu_study`: movie, imagination and post-reward replay of Liu et al.'s new objects, planted in simulated
   decoded rest data and measured by TDLM sequenceness against the true and the visual order.
 """
@@ -18,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from neuro.replay.agent import AgentParams
-from neuro.replay.config import DynaConfig, LiuConfig, MattarDawConfig, ReplayStudyConfig
+from neuro.replay.config import DynaConfig, LiuConfig, MattarDawConfig, ReplayStudyConfig, RewardChangeConfig
 from neuro.replay.events import count_events, detect_events, replayed_steps
-from neuro.replay.mazes import dyna_maze, open_maze, shortest_path_length
+from neuro.replay.mazes import dyna_maze, linear_track, open_maze, shortest_path_length
 from neuro.replay.reactivations import plant_events
 from neuro.replay.sequenceness import lagged_transitions, permutation_threshold, sequenceness
 from neuro.replay.simulate import MATTAR_DAW, Schedule, Simulation, episodes_to_criterion, run_simulation
@@ -35,8 +37,8 @@ from neuro.replay.structure import (
     visual_matrix,
 )
 
-__all__ = ["PUBLISHED_DYNA_EPISODES", "dyna_study", "event_rates", "mattar_daw_study", "tdlm_summary", "liu_study",
-           "replay_study"]
+__all__ = ["PUBLISHED_DYNA_EPISODES", "dyna_study", "event_rates", "mattar_daw_study", "reward_change_study",
+           "tdlm_summary", "liu_study", "replay_study"]
 
 PUBLISHED_DYNA_EPISODES = {0: 25, 5: 5, 50: 3}  # Sutton & Barto (2018) p. 165: near-optimal after about ...
 
@@ -114,6 +116,38 @@ def mattar_daw_study(cfg: MattarDawConfig, rng: np.random.Generator) -> dict[str
             "learning": learning, "events": events}
 
 
+def reward_change_study(cfg: RewardChangeConfig, md: MattarDawConfig, rng: np.random.Generator) -> dict[str, Any]:
+    """Forward and reverse events per episode at the goal in the episodes after the reward change, per scale
+    (EVB replay with `md`'s agent settings on the linear track); each scale is run from the same seeds."""
+    maze = linear_track(cfg.track_length)
+    params = AgentParams(md.alpha, md.gamma, "softmax", beta=md.beta)
+    schedule = Schedule(at_start=md.backups, at_goal=md.backups)
+    protocol = dataclasses.replace(MATTAR_DAW, reward_sd=md.reward_sd)
+    total = cfg.episodes_before + cfg.episodes_after
+    seeds = rng.integers(2**32, size=cfg.num_simulations)
+    out: dict[str, Any] = {"episodes_before": cfg.episodes_before, "episodes_after": cfg.episodes_after, "scales": {}}
+    for scale in cfg.scales:
+        began = time.perf_counter()
+        scales = np.where(np.arange(total) < cfg.episodes_before, 1.0, scale)
+        counts = np.zeros((cfg.num_simulations, 2, 2))  # [sim, before/after, forward/reverse]
+        for k, seed in enumerate(seeds):
+            sim = run_simulation(maze, params, make_strategy("evb", min_gain=md.min_gain), schedule, total,
+                                 np.random.default_rng(seed), record=True, protocol=protocol, reward_scale=scales)
+            for bout in sim.bouts:
+                if bout.moment == "goal":
+                    c = count_events(detect_events(replayed_steps(bout.backups), md.min_event_length))
+                    counts[k, int(bout.episode >= cfg.episodes_before)] += [c["forward"], c["reverse"]]
+        per_episode = counts / np.array([cfg.episodes_before, cfg.episodes_after])[None, :, None]
+        mean, sem = _mean_sem(per_episode)
+        out["scales"][f"{scale:g}"] = {
+            "goal_before": {"forward": mean[0, 0], "reverse": mean[0, 1]},
+            "goal_after": {"forward": mean[1, 0], "reverse": mean[1, 1],
+                           "forward_sem": sem[1, 0], "reverse_sem": sem[1, 1]},
+            "wall_clock_s": time.perf_counter() - began,
+        }
+    return out
+
+
 def tdlm_summary(events: list[list[int]], cfg: LiuConfig, rng: np.random.Generator) -> dict[str, Any]:
     """Plant `events` in simulated decoded rest data and measure sequenceness against the true and visual orders."""
     decoded = plant_events(events, len(VISUAL_ROLES), cfg.num_bins, cfg.lag_bins, cfg.amplitude, cfg.noise_sd, rng)
@@ -150,6 +184,7 @@ def replay_study(cfg: ReplayStudyConfig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, part in (("dyna", lambda: dyna_study(cfg.dyna, rng)),
                        ("mattar_daw", lambda: mattar_daw_study(cfg.mattar_daw, rng)),
+                       ("reward_change", lambda: reward_change_study(cfg.reward_change, cfg.mattar_daw, rng)),
                        ("liu", lambda: liu_study(cfg.liu, rng))):
         began = time.perf_counter()
         out[name] = part()

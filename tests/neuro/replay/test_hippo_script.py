@@ -13,7 +13,8 @@ from neuro.replay.figures import FIGURES
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "replay.py"
 SMALL = ["dyna.num_runs=2", "dyna.num_episodes=6", "dyna.planning_steps=[0,5]", "mattar_daw.num_simulations=2",
-         "mattar_daw.num_episodes=4", "mattar_daw.strategies=[none,evb,imagination]", "liu.num_bins=1200",
+         "mattar_daw.num_episodes=4", "mattar_daw.strategies=[none,evb,imagination]", "reward_change.num_simulations=2",
+         "reward_change.episodes_before=4", "reward_change.episodes_after=2", "liu.num_bins=1200",
          "liu.num_events=20", "liu.num_permutations=20", "dpi=40"]
 
 
@@ -29,7 +30,8 @@ def test_figures_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixture
     for name in FIGURES:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     data = json.loads((tmp_path / "replay.json").read_text())
-    assert set(data) == {"dyna", "mattar_daw", "liu"}
+    assert set(data) == {"dyna", "mattar_daw", "reward_change", "liu"}
+    assert set(data["reward_change"]["scales"]) == {"1", "4", "0"}
     assert set(data["dyna"]["planning"]) == {"0", "5"} and len(data["dyna"]["planning"]["0"]["mean_steps"]) == 6
     assert set(data["mattar_daw"]["learning"]) == {"none", "evb", "imagination"}
     assert set(data["mattar_daw"]["events"]) == {"need_sr", "need_uniform_random_start"}
