@@ -37,7 +37,7 @@ class MattarDawConfig:
     """Mattar & Daw Fig. 1 (learning) and Fig. 3 (forward vs reverse events) on the open maze."""
 
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES))
-    num_simulations: int = 50
+    num_simulations: int = 20
     num_episodes: int = 50
     alpha: float = 1.0
     gamma: float = 0.9
@@ -57,7 +57,7 @@ class RewardChangeConfig:
     episodes_before: int = 20
     episodes_after: int = 10
     scales: list[float] = field(default_factory=lambda: [1.0, 4.0, 0.0])
-    num_simulations: int = 30
+    num_simulations: int = 12
 
 
 @dataclass
