@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 from pathlib import Path
@@ -50,3 +51,13 @@ def test_bad_settings_fail_naming_the_key_and_choices(tmp_path: Path, capsys: py
     with pytest.raises(Exception, match="dyna.num_run"):
         replay_main(["figures", "--out", str(tmp_path), "dyna.num_run=3"])
     assert not any(tmp_path.iterdir())
+
+
+def test_the_study_does_not_shadow_the_agents_replay_buffer() -> None:
+    import neuro.replay
+    import replay
+
+    root = SCRIPT.parents[1]
+    assert Path(replay.__file__).resolve().parent == root / "replay"
+    assert Path(neuro.replay.__file__).resolve().parent == root / "neuro" / "replay"
+    assert hasattr(importlib.import_module("replay.buffer"), "__file__")
