@@ -36,7 +36,7 @@ def test_bandit_pays_each_arm_with_its_probability() -> None:
     probs = info["probs"]
     assert obs.shape == (1,) and obs[0] == 1.0
     counts = np.zeros((2, 2))
-    for episode in range(40):  # same task within an episode: keep the probabilities by re-seeding
+    for _ in range(40):  # re-seeding keeps the same task (the same probabilities) in every episode
         env.reset(seed=3)
         for t in range(100):
             arm = t % 2
@@ -103,7 +103,8 @@ def test_harlow_observation_and_reward_rule() -> None:
             if rewarded is None:  # the first choice reveals which object is rewarded
                 rewarded = chosen if reward > 0 else other
             assert reward == (1.0 if np.array_equal(chosen, rewarded) else -1.0)
-            assert info["correct"] == (reward > 0) and info["correct_action"] == (0 if np.array_equal(left, rewarded) else 1)
+            assert info["correct"] == (reward > 0)
+            assert info["correct_action"] == (0 if np.array_equal(left, rewarded) else 1)
             left_counts[info["correct_action"]] += 1
             assert terminated == (trial == 5)
     assert stats.chisquare(left_counts).pvalue > ALPHA  # the rewarded object's side is a fair coin
