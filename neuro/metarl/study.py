@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from neuro.metarl.agent import RecurrentActorCritic
 from neuro.metarl.analysis import (
     binned_curve,
     commit_trials,
@@ -28,7 +29,7 @@ from neuro.metarl.analysis import (
     two_step_regression,
 )
 from neuro.metarl.baselines import gittins_indices, gittins_policy, play_bandits, thompson_policy, ucb1_policy
-from neuro.metarl.config import MetaRLConfig
+from neuro.metarl.config import TASK_RUNS, MetaRLConfig
 from neuro.metarl.envs import arm_probabilities
 from neuro.metarl.rollout import play_episodes
 from neuro.metarl.training import load_model, run_dir_of
@@ -64,10 +65,13 @@ def _decoding(played: dict[str, Any], probs: np.ndarray, folds: int) -> dict[str
     }
 
 
-def bandit_study(cfg: MetaRLConfig, structure: str, gittins: np.ndarray) -> dict[str, Any]:
+Loaded = tuple[RecurrentActorCritic, dict[str, Any]]
+
+
+def bandit_study(cfg: MetaRLConfig, structure: str, loaded: Loaded, gittins: np.ndarray) -> dict[str, Any]:
     task = f"bandit_{structure}"
     e = cfg.evaluation
-    model, trainer = load_model(cfg, task)
+    model, trainer = loaded
     played = play_episodes(model, task, cfg, e.episodes, cfg.seed + EVAL_SEED_OFFSET)
     probs = np.array([row[0]["probs"] for row in played["infos"]])
     regret = np.array([[info["regret"] for info in row] for row in played["infos"]])
@@ -94,9 +98,9 @@ def bandit_study(cfg: MetaRLConfig, structure: str, gittins: np.ndarray) -> dict
     }
 
 
-def two_step_study(cfg: MetaRLConfig) -> dict[str, Any]:
+def two_step_study(cfg: MetaRLConfig, loaded: Loaded) -> dict[str, Any]:
     e = cfg.evaluation
-    model, trainer = load_model(cfg, "two_step")
+    model, trainer = loaded
     played = play_episodes(model, "two_step", cfg, e.episodes, cfg.seed + EVAL_SEED_OFFSET)
     first_actions = played["actions"][:, 0::2]
     common = np.array([[info["common"] for info in row[0::2]] for row in played["infos"]])
@@ -111,9 +115,9 @@ def two_step_study(cfg: MetaRLConfig) -> dict[str, Any]:
     }
 
 
-def harlow_study(cfg: MetaRLConfig) -> dict[str, Any]:
+def harlow_study(cfg: MetaRLConfig, loaded: Loaded) -> dict[str, Any]:
     e = cfg.evaluation
-    model, trainer = load_model(cfg, "harlow")
+    model, trainer = loaded
     played = play_episodes(model, "harlow", cfg, e.episodes, cfg.seed + EVAL_SEED_OFFSET)
     correct = np.array([[info["correct"] for info in row[1::2]] for row in played["infos"]])
     accuracy = trial_accuracy(correct)
@@ -138,13 +142,14 @@ def harlow_study(cfg: MetaRLConfig) -> dict[str, Any]:
 def metarl_study(cfg: MetaRLConfig) -> dict[str, Any]:
     """Everything `scripts/metarl.py figures` draws and writes (see the module docstring)."""
     e = cfg.evaluation
+    loaded = {task: load_model(cfg, task) for task in TASK_RUNS}  # a missing run fails before any work
     gittins = gittins_indices(e.gittins_discount, cfg.bandit_trials, e.gittins_depth, e.gittins_grid)
     study: dict[str, Any] = {
         "settings": {"evaluation_episodes": e.episodes, "baseline_episodes": e.baseline_episodes,
                      "gittins_discount": e.gittins_discount, "seed": cfg.seed, "bandit_trials": cfg.bandit_trials},
-        "bandits": {s: bandit_study(cfg, s, gittins) for s in ("independent", "dependent")},
-        "two_step": two_step_study(cfg),
-        "harlow": harlow_study(cfg),
+        "bandits": {s: bandit_study(cfg, s, loaded[f"bandit_{s}"], gittins) for s in ("independent", "dependent")},
+        "two_step": two_step_study(cfg, loaded["two_step"]),
+        "harlow": harlow_study(cfg, loaded["harlow"]),
     }
     b, t, h = study["bandits"], study["two_step"], study["harlow"]
     lines = [f"{s} bandits, 100-trial regret: agent {b[s]['final_regret']['agent']:.2f}, "
