@@ -45,8 +45,8 @@ def _stay_panel(ax: plt.Axes, two_step: dict[str, Any]) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("P(stay)")
     inter = two_step["regression"]["interaction"]
-    ax.set_title(f"two-step stay (blue common, red uncommon)\ninteraction {inter['coef']:.2f}, p = {inter['p']:.1g}",
-                 fontsize=10)
+    p_text = f"p = {inter['p']:.1g}" if inter["p"] > 0 else "p < 1e-300"  # a Wald p past float range is 0.0
+    ax.set_title(f"two-step stay (blue common, red uncommon)\ninteraction {inter['coef']:.2f}, {p_text}", fontsize=10)
 
 
 def _rpe_panel(ax: plt.Axes, two_step: dict[str, Any]) -> None:
