@@ -12,5 +12,6 @@ Imported by its full name, `neuro.replay` (the top-level `replay` package is the
 - `events`: forward and reverse replay events in a bout;
 - `sequenceness`, `reactivations`: TDLM on decoded state time series, and simulated rest data to run it on;
 - `structure`: Liu et al.'s (2019) structure task: rule learning, movie, imagination and post-reward replay;
-- `study`, `figures`, `config`: what `scripts/replay.py` computes, draws and reads (`configs/neuro/replay.yaml`).
+- `study`, `figures`, `config`: what `scripts/hippocampal_replay.py` computes, draws and reads
+  (`configs/neuro/replay.yaml`).
 """

@@ -1,4 +1,4 @@
-"""Typed schema of `configs/neuro/replay.yaml`, the settings of `scripts/replay.py`.
+"""Typed schema of `configs/neuro/replay.yaml`, the settings of `scripts/hippocampal_replay.py`.
 
 `load_replay_config(overrides)` merges the YAML into these dataclasses and applies `key=value` overrides, so an
 unknown key, a wrong type or a bad value fails before any work starts.

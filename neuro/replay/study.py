@@ -1,4 +1,4 @@
-"""The replay study behind `scripts/replay.py figures`: every number its figures show, computed once.
+"""The replay study behind `scripts/hippocampal_replay.py figures`: every number its figures show, computed once.
 
 - `dyna_study`: Sutton & Barto Fig. 8.2, steps per episode of Dyna-Q with 0, 5 and 50 planning steps;
 - `mattar_daw_study`: Mattar & Daw Fig. 1 (steps per episode for each replay strategy, 20 backups before each
@@ -179,7 +179,7 @@ def liu_study(cfg: LiuConfig, rng: np.random.Generator) -> dict[str, Any]:
 
 
 def replay_study(cfg: ReplayStudyConfig) -> dict[str, Any]:
-    """Everything `scripts/replay.py figures` draws and writes, with the wall-clock of each part."""
+    """Everything `scripts/hippocampal_replay.py figures` draws and writes, with the wall-clock of each part."""
     rng = np.random.default_rng(cfg.seed)
     out: dict[str, Any] = {}
     for name, part in (("dyna", lambda: dyna_study(cfg.dyna, rng)),

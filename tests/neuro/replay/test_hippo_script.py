@@ -1,4 +1,5 @@
-"""`scripts/replay.py figures` writes its figures and JSON on a small config; bad settings fail before work."""
+"""`scripts/hippocampal_replay.py figures` writes its figures and JSON on a small config; bad settings fail
+before work."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from neuro.replay.config import load_replay_config
 from neuro.replay.figures import FIGURES
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "replay.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "hippocampal_replay.py"
 SMALL = ["dyna.num_runs=2", "dyna.num_episodes=6", "dyna.planning_steps=[0,5]", "mattar_daw.num_simulations=2",
          "mattar_daw.num_episodes=4", "mattar_daw.strategies=[none,evb,imagination]", "reward_change.num_simulations=2",
          "reward_change.episodes_before=4", "reward_change.episodes_after=2", "liu.num_bins=1200",
@@ -61,3 +62,7 @@ def test_the_study_does_not_shadow_the_agents_replay_buffer() -> None:
     assert Path(replay.__file__).resolve().parent == root / "replay"
     assert Path(neuro.replay.__file__).resolve().parent == root / "neuro" / "replay"
     assert hasattr(importlib.import_module("replay.buffer"), "__file__")
+    # `python scripts/X.py` puts scripts/ first on sys.path: a script named like a package would shadow it
+    # for every other script (scripts/replay.py did, for reproduce.py and bench.py)
+    packages = {p.parent.name for p in root.glob("*/__init__.py")}
+    assert not packages & {p.stem for p in (root / "scripts").glob("*.py")}

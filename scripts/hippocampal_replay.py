@@ -1,6 +1,6 @@
 """The replay study: hippocampal replay as a movie or as imagination, and prioritized memory access.
 
-    python scripts/replay.py figures --out DIR [key=value ...]
+    python scripts/hippocampal_replay.py figures --out DIR [key=value ...]
 
 `figures` runs the study (neuro/replay/study.py; settings in configs/neuro/replay.yaml, overridable as
 key=value): Dyna-Q on Sutton & Barto's Dyna maze (Fig. 8.2), Mattar & Daw's replay strategies on the open maze
