@@ -136,7 +136,8 @@ def _checks(cfg: GridcellsConfig) -> list[tuple[str, bool, str]]:
     ] + [f"pattern.{k}" for k in ("place_cells", "place_sigma_m", "num_patterns", "iterations", "step_size")] + [
         f"navigation.{k}" for k in ("train_pairs", "test_pairs", "hidden_units", "train_steps", "batch_size",
                                     "learning_rate")] + ["log_every_steps", "checkpoint_every_steps", "torch_threads"]
-    checks = [(key, OmegaConf.select(OmegaConf.structured(cfg), key) > 0, "> 0") for key in positive]
+    values = OmegaConf.structured(cfg)
+    checks = [(key, OmegaConf.select(values, key) > 0, "> 0") for key in positive]
     checks += [
         ("models", len(cfg.models) > 0 and set(cfg.models) <= set(MODELS), f"a non-empty subset of {list(MODELS)}"),
         ("banino.dropout", 0 <= b.dropout < 1, "in [0, 1)"),

@@ -101,9 +101,17 @@ def _loss(task: Task, net: PathIntegrator, batch: Batch) -> tuple[torch.Tensor, 
 
 def train(name: str, cfg: GridcellsConfig, run_dir: Path, progress: bool = True) -> dict:
     """Train network `name` in `run_dir` (resuming from its latest checkpoint); returns its summary
-    (steps, wall-clock seconds of this call, last logged loss and decoding error, parameter count)."""
+    (steps, wall-clock seconds of training so far, last logged loss and decoding error, parameter count).
+    Runs on `cfg.torch_threads` threads and restores the caller's thread count afterwards."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(cfg.torch_threads)
-    run_dir = Path(run_dir)
+    try:
+        return _train(name, cfg, Path(run_dir), progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(name: str, cfg: GridcellsConfig, run_dir: Path, progress: bool) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     task, net = build_task(name, cfg)
     settings = getattr(cfg, name)
