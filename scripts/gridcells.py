@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from neuro.gridcells.config import PRESETS, load_gridcells_config
 from neuro.gridcells.figures import write_study
 from neuro.gridcells.study import gridcells_study
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"decoding error {summary[name].get('final_decoding_error_cm', float('nan')):.1f} cm")
         print(write_json(summary, args.out / "train.json"))
         return 0
+    torch.set_num_threads(cfg.torch_threads)  # small networks: a second thread only spins on a busy machine
     started = time.perf_counter()
     study = gridcells_study(cfg, Path(cfg.run_dir) if cfg.run_dir else None)
     study["preset"], study["overrides"] = args.preset, args.overrides
