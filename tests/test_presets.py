@@ -39,7 +39,9 @@ DOPAMINE = {
                 "agent.optim.lr": 6.25e-5, "agent.optim.eps": 1.5e-4, "agent.n_step": 3, **DOPAMINE_PER,
                 **FAN_IN_SQRT3},
     "qrdqn": {"agent.head.num_quantiles": 200, "agent.head.kappa": 1.0, "agent.optim.lr": 5e-5,
-              "agent.optim.eps": 3.125e-4, "agent.n_step": 3, **DOPAMINE_PER, **FAN_IN_SQRT3},
+              "agent.optim.eps": 3.125e-4, "agent.n_step": 3, **DOPAMINE_PER, **FAN_IN_SQRT3,
+              # quantile_agent._train_step weights the loss by 1/sqrt(P) only after the gradient step
+              "replay.beta_start": 0.0, "replay.beta_end": 0.0},
     "iqn": {"agent.head.num_online_taus": 64, "agent.head.num_target_taus": 64, "agent.head.num_act_taus": 32,
             "agent.head.num_cosines": 64, "agent.head.first_cosine": 1, "agent.head.kappa": 1.0, "agent.optim.lr": 5e-5,
             "agent.optim.eps": 3.125e-4,
