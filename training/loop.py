@@ -60,6 +60,7 @@ from training.device import overlap_env, resolve_device
 from training.evaluation import run_evaluation
 from training.logging import MetricLogger, metric_tag
 from training.metrics import NonFiniteError, UpdateMetrics
+from training.resume import check_resume
 from training.rundir import (
     CONFIG_FILE,
     RunDirError,
@@ -106,7 +107,9 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir)
         self.device = resolve_device(cfg.trainer.device)
         self.replaced_run: Path | None = None
-        if not cfg.trainer.resume:
+        if cfg.trainer.resume:
+            check_resume(self.run_dir, cfg)
+        else:
             self.replaced_run = move_run_aside(self.run_dir)
         prepare_run_dir(self.run_dir)
         if cfg.trainer.torch_threads > 0:

@@ -18,7 +18,9 @@ from tests.training.shared import CARTPOLE, assert_same
 from training.checkpoint import CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint
 from training.logging import read_metrics
 from training.loop import NonFiniteError, Trainer, run
+from training.resume import resume_conflicts
 from training.rundir import RunDirError, read_status
+from training.validation import ConfigError
 
 
 def test_checkpoint_round_trip_restores_every_tensor_counter_and_rng(tmp_path: Path):
@@ -249,3 +251,45 @@ def test_an_older_checkpoint_whose_agent_state_changed_fails_clearly(finished_iq
     assert "checkpoint format 1" in message and f"writes format {checkpoint_module.CHECKPOINT_FORMAT}" in message
     assert "missing keys" in message and "generator" in message and "trainer.resume=false" in message
     assert read_status(Path(cfg.run_dir))["status"] == "failed"
+
+
+def test_resume_conflicts_name_learning_settings_only():
+    base = train_config(["experiment=cartpole", "agent=dqn"])
+    assert resume_conflicts(base, base) == []
+    watched_differently = train_config(["experiment=cartpole", "agent=dqn", "trainer.total_frames=7777",
+                                        "trainer.eval_frames=300", "trainer.log_period_frames=100",
+                                        "env.num_threads=1", "logger.tensorboard=false"])
+    assert resume_conflicts(base, watched_differently) == []
+    other_lr = train_config(["experiment=cartpole", "agent=dqn", "agent.optim.lr=5e-4"])
+    assert resume_conflicts(base, other_lr) == ["agent.optim.lr: 0.001 in the run, 0.0005 now"]
+    other_seed = train_config(["experiment=cartpole", "agent=dqn", "seed=3"])
+    assert resume_conflicts(base, other_seed) == ["seed: 0 in the run, 3 now"]
+    other_head = train_config(["experiment=cartpole", "agent=qrdqn"])
+    conflicts = resume_conflicts(base, other_head)
+    assert "agent.name: 'dqn' in the run, 'qrdqn' now" in conflicts
+    assert "agent.head.kind: 'expected_value' in the run, 'quantile' now" in conflicts
+    assert "agent.head.num_quantiles: absent in the run, 32 now" in conflicts
+
+
+def test_minatar_and_atari_breakout_share_a_run_dir_but_differ():
+    atari = train_config(["agent=dqn", "env.game=breakout"])
+    minatar = train_config(["agent=dqn", "env=minatar", "env.game=breakout", "agent.torso=minatar_cnn"])
+    assert atari.run_dir == minatar.run_dir
+    assert "env.kind: 'atari' in the run, 'minatar' now" in resume_conflicts(atari, minatar)
+
+
+def test_resuming_under_other_learning_settings_fails_before_anything_is_built(tmp_path: Path, monkeypatch):
+    first = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=1000", f"runs_root={tmp_path}"])
+    assert run(first) == "done"
+    run_dir = Path(first.run_dir)
+    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")}
+    changed = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=1500", "agent.gamma=0.9",
+                            f"runs_root={tmp_path}"])
+    monkeypatch.setattr("training.loop.build_env", lambda *a, **k: pytest.fail("env built before the check"))
+    with pytest.raises(ConfigError) as caught:
+        run(changed)
+    message = str(caught.value)
+    assert "agent.gamma: 0.99 in the run, 0.9 now" in message
+    assert "experiment_name=" in message and "trainer.resume=false" in message
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before  # nothing written
+    assert read_status(run_dir)["status"] == "done"
