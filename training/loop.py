@@ -190,10 +190,14 @@ class Trainer:
         """Write a checkpoint of the current state (never one with a non-finite update in it)."""
         self.update_metrics.check(self.frames)
         self.counters.recent_returns = list(self._recent)
-        path = save_checkpoint(self.run_dir, self.frames, self.checkpoint_parts(),
-                               keep=self.cfg.trainer.keep_checkpoints)
-        self.counters.last_checkpoint_frames = self.frames
-        return path
+        previous = self.counters.last_checkpoint_frames
+        self.counters.last_checkpoint_frames = self.frames  # saved so: a resume does not checkpoint again at once
+        try:
+            return save_checkpoint(self.run_dir, self.frames, self.checkpoint_parts(),
+                                   keep=self.cfg.trainer.keep_checkpoints)
+        except BaseException:
+            self.counters.last_checkpoint_frames = previous
+            raise
 
     def restore(self, path: Path) -> None:
         """Load checkpoint `path` into this trainer (it must come from the same agent and shapes).

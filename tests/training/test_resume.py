@@ -293,3 +293,15 @@ def test_resuming_under_other_learning_settings_fails_before_anything_is_built(t
     assert "experiment_name=" in message and "trainer.resume=false" in message
     assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before  # nothing written
     assert read_status(run_dir)["status"] == "done"
+
+
+def test_a_resumed_run_checkpoints_on_its_period_not_at_once(tmp_path: Path):
+    """The checkpoint records its own frames as the last checkpoint's, so the resumed run's next one comes a
+    whole period later (not one step after the resume)."""
+    first = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=1000", f"runs_root={tmp_path}"])
+    assert run(first) == "done"
+    more = train_config([*CARTPOLE, "agent=dqn", "trainer.total_frames=2500", "trainer.keep_checkpoints=10",
+                         f"runs_root={tmp_path}"])
+    assert run(more) == "done"
+    names = [path.name for path in list_checkpoints(Path(more.run_dir))]
+    assert names == ["step-0000000001000", "step-0000000002000", "step-0000000002500"]
