@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from neuro.cli import parse_study_args, study_parser
 from neuro.dopamine.agent_cells import analyze_run
 from neuro.dopamine.config import load_dopamine_config
 from neuro.dopamine.figures import agent_figure, write_study
@@ -25,17 +26,7 @@ from neuro.plotting import write_json
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("figures", "analyze"))
-    parser.add_argument("--out", type=Path, default=None, help="output directory")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides of configs/neuro/dopamine.yaml")
-    args = parser.parse_intermixed_args(argv)
-    bad = [o for o in args.overrides if "=" not in o]
-    if bad:
-        parser.error(f"overrides must be key=value; got {bad}")
-    if args.command == "figures" and args.out is None:
-        parser.error("figures needs --out DIR")
-    return args
+    return parse_study_args(study_parser(__doc__, ("figures", "analyze"), "dopamine"), argv)
 
 
 def _agent_summary(analysis: dict) -> str:
