@@ -9,7 +9,9 @@
 - `HarlowEnv`: Harlow's learning-set task in abstract form (Wang et al. 2018, Fig. 6): each episode draws
   two new objects (random binary images of `image_bits` pixels, so the set is 2^bits large), one of
   which is rewarded throughout the episode's six trials; their left/right positions are redrawn every
-  trial, and each trial starts with a fixation step.
+  trial, and each trial starts with a fixation step that shows the object chosen on the trial before,
+  as the outcome arrives (Harlow's monkeys displace the object they chose to find the food under it;
+  Wang et al.'s agent chooses by fixating the image, so that image fills its view as the reward comes).
 
 Every env's observation starts with the one-hot trial step within the trial, then the task's own cues; the
 agent (neuro/metarl/agent.py) adds the previous action and reward itself. `info` carries what the analyses
@@ -162,11 +164,15 @@ class TwoStepEnv(_EpisodeEnv):
 class HarlowEnv(_EpisodeEnv):
     """Harlow's learning-set task, abstract form: two new random binary images an episode, six trials.
 
-    Step 0 (fixation): only the fixation cue is shown; the action is not used; reward 0.
+    Step 0 (fixation): the fixation cue and the object chosen on the previous trial (the feedback; zeros
+    before the episode's first choice); the action is not used; reward 0.
     Step 1 (choice): both images are shown, [left | right]; action 0 picks left, 1 picks right; picking the
     episode's rewarded object pays `reward`, the other −`reward` (Wang et al. 2018 use ±1). Positions
     are redrawn each trial. The two images are distinct; the rewarded one is drawn at random.
-    Observation: [2 trial steps | fixation flag | left image (bits) | right image (bits)].
+    Observation: [2 trial steps | fixation flag | left image | right image | chosen image] (images: bits).
+    The feedback lets the previous reward name the rewarded object by itself (the chosen one if it paid,
+    the other if not); with a left/right action alone, the agent would have to hold both images through
+    the choice and gate them by the conjunction of action and reward, an XOR no single LSTM step computes.
     info at the choice step: `correct_action`, `correct` (bool).
     """
 
@@ -175,18 +181,20 @@ class HarlowEnv(_EpisodeEnv):
     def __init__(self, num_trials: int = 6, image_bits: int = 8, reward: float = 1.0) -> None:
         if image_bits < 1:
             raise ValueError(f"image_bits must be >= 1; got {image_bits}")
-        super().__init__(num_trials, num_actions=2, cue_size=1 + 2 * image_bits)
+        super().__init__(num_trials, num_actions=2, cue_size=1 + 3 * image_bits)
         self.image_bits, self.reward = image_bits, reward
         self.objects = np.zeros((2, image_bits))  # row 0: the rewarded object
         self.rewarded_side = 0
+        self.chosen = np.zeros(image_bits)  # the object chosen on the last trial; zeros before the first choice
 
     def _cue(self) -> np.ndarray:
-        cue = np.zeros(1 + 2 * self.image_bits)
+        cue = np.zeros(1 + 3 * self.image_bits)
         if self._step % 2 == 0:
             cue[0] = 1.0
+            cue[1 + 2 * self.image_bits:] = self.chosen
         else:
             left, right = (0, 1) if self.rewarded_side == 0 else (1, 0)
-            cue[1:] = np.concatenate([self.objects[left], self.objects[right]])
+            cue[1:1 + 2 * self.image_bits] = np.concatenate([self.objects[left], self.objects[right]])
         return cue
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
@@ -196,6 +204,7 @@ class HarlowEnv(_EpisodeEnv):
             self.objects = self.np_random.integers(0, 2, (2, self.image_bits)).astype(np.float64)
             if (self.objects[0] != self.objects[1]).any():
                 break
+        self.chosen = np.zeros(self.image_bits)
         return self._observation(self._cue()), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -205,6 +214,7 @@ class HarlowEnv(_EpisodeEnv):
         if self._step % 2 == 1:
             correct = a == self.rewarded_side
             reward = self.reward if correct else -self.reward
+            self.chosen = self.objects[0 if correct else 1].copy()
             info.update(correct_action=self.rewarded_side, correct=correct)
         self._step += 1
         if self._step % 2 == 1:  # entering a choice step: redraw the positions

@@ -87,19 +87,21 @@ def test_harlow_observation_and_reward_rule() -> None:
     left_counts = np.zeros(2)
     for episode in range(300):
         obs, _ = env.reset(seed=episode)
-        assert obs.shape == (2 + 1 + 2 * bits,)
-        rewarded = None
+        assert obs.shape == (2 + 1 + 3 * bits,)
+        rewarded, chosen = None, np.zeros(bits)
         for trial in range(6):
-            np.testing.assert_array_equal(obs[:3], [1, 0, 1])  # fixation: step 0 and the fixation flag only
-            assert not obs[3:].any()
+            np.testing.assert_array_equal(obs[:3], [1, 0, 1])  # fixation: step 0, the fixation flag,
+            assert not obs[3:3 + 2 * bits].any()  # no objects to choose from,
+            np.testing.assert_array_equal(obs[3 + 2 * bits:], chosen)  # the last trial's choice (none at first)
             obs, reward, terminated, _, info = env.step(1)  # the fixation step ignores the action
             assert reward == 0.0 and not terminated and info == {}
             assert obs[1] == 1.0 and obs[2] == 0.0
-            left, right = obs[3:3 + bits], obs[3 + bits:]
+            left, right = obs[3:3 + bits], obs[3 + bits:3 + 2 * bits]
             assert set(np.unique(obs[3:])) <= {0.0, 1.0} and (left != right).any()
+            assert not obs[3 + 2 * bits:].any()  # no feedback while choosing
             action = int(np.random.default_rng(episode * 10 + trial).integers(2))
             obs, reward, terminated, _, info = env.step(action)
-            chosen, other = (left, right) if action == 0 else (right, left)
+            chosen, other = (left.copy(), right) if action == 0 else (right.copy(), left)
             if rewarded is None:  # the first choice reveals which object is rewarded
                 rewarded = chosen if reward > 0 else other
             assert reward == (1.0 if np.array_equal(chosen, rewarded) else -1.0)
@@ -108,6 +110,28 @@ def test_harlow_observation_and_reward_rule() -> None:
             left_counts[info["correct_action"]] += 1
             assert terminated == (trial == 5)
     assert stats.chisquare(left_counts).pvalue > ALPHA  # the rewarded object's side is a fair coin
+
+
+def test_harlow_feedback_and_reward_alone_name_the_rewarded_object() -> None:
+    """What the agent must carry from trial to trial fits in what one step shows: the fixation step's
+    feedback image with the previous reward names the rewarded object (the chosen one if it paid, else
+    the other), with no need to recall the last layout or the action taken."""
+    bits = 5
+    env = HarlowEnv(image_bits=bits)
+    rng = np.random.default_rng(0)
+    for episode in range(200):
+        obs, _ = env.reset(seed=episode)
+        obs, _, _, _, _ = env.step(0)
+        objects = {tuple(obs[3:3 + bits]), tuple(obs[3 + bits:3 + 2 * bits])}
+        obs, reward, _, _, _ = env.step(int(rng.integers(2)))
+        feedback = tuple(obs[3 + 2 * bits:])
+        assert feedback in objects
+        named = feedback if reward > 0 else (objects - {feedback}).pop()
+        for _ in range(5):
+            obs, _, _, _, _ = env.step(0)
+            left = tuple(obs[3:3 + bits])
+            obs, reward, _, _, info = env.step(0 if left == named else 1)
+            assert reward == 1.0 and info["correct"]
 
 
 def test_harlow_objects_are_new_each_episode() -> None:
