@@ -15,26 +15,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import torch
 
+from neuro.cli import parse_study_args, study_parser
 from neuro.metarl.config import load_metarl_config
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("train", "figures"))
-    parser.add_argument("--out", type=Path, default=None, help="figures: output directory")
+    parser = study_parser(__doc__, ("train", "figures"), "metarl", out_help="figures: output directory")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides of configs/neuro/metarl.yaml")
-    args = parser.parse_intermixed_args(argv)
-    bad = [o for o in args.overrides if "=" not in o]
-    if bad:
-        parser.error(f"overrides must be key=value; got {bad}")
-    if args.command == "figures" and args.out is None:
-        parser.error("figures needs --out DIR")
-    return args
+    return parse_study_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
