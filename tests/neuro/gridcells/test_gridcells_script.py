@@ -16,7 +16,7 @@ TINY = ["banino.lstm_units=8", "banino.bottleneck_units=16", "banino.place_cells
         "banino.sequence_steps=5", "banino.train_steps=3", "sorscher.hidden_units=16", "sorscher.place_cells=16",
         "sorscher.batch_size=2", "sorscher.sequence_steps=5", "sorscher.train_steps=3", "log_every_steps=1",
         "analysis.test_trajectories=20", "analysis.test_steps=10", "analysis.num_shuffles=3", "analysis.bins=10",
-        "analysis.top_units=4", "pattern.bins=12", "pattern.place_cells=32", "pattern.place_sigma_m=0.15",
+        "analysis.top_units=4", "pattern.bins=12", "pattern.place_sigma_m=0.15",
         "pattern.num_patterns=4", "pattern.iterations=5", "navigation.train_pairs=200", "navigation.test_pairs=50",
         "navigation.hidden_units=8", "navigation.train_steps=3", "navigation.batch_size=16", "dpi=40"]
 
