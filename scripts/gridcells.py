@@ -8,8 +8,9 @@ a rerun resumes) and writes RUN/train.json (steps, wall-clock, final loss and de
 the pattern formation and the reference navigation and, with run_dir=RUN, analyses the trained networks (rate
 maps, autocorrelograms, gridness against each unit's shuffle null, decoding error against path length,
 navigation from their codes); it writes rate_maps.png, gridness.png, decoding_error.png, training.png,
-pattern_formation.png, navigation.png and gridcells.json (every number shown, with the wall-clock of each part)
-to DIR. Settings: configs/neuro/gridcells.yaml (the CPU size); --preset paper adds gridcells_paper.yaml.
+pattern_formation.png, navigation.png, gridcells.json (every number shown, with the wall-clock of each part)
+and gridcells_summary.json (the same without the images, small enough for docs/) to DIR. Settings:
+configs/neuro/gridcells.yaml (the CPU size); --preset paper adds gridcells_paper.yaml.
 """
 
 from __future__ import annotations

@@ -24,12 +24,16 @@ __all__ = ["Activity", "test_activity", "rate_maps", "grid_population", "error_b
 @dataclass(frozen=True)
 class Activity:
     """Test-set activity: `position` [B, T, 2] (m, after each step), `code` [B, T, U], `error_cm` [B, T] of the
-    position decoded from the predicted place cells, `path_m` [B, T] distance travelled since the start."""
+    position decoded from the predicted place cells, `path_m` [B, T] distance travelled since the start, and the
+    place cross-entropy above its floor (the targets' entropy) [B, T] of the network (`above_floor`) and of a
+    uniform prediction (`uniform_above_floor`, ln N − H(y))."""
 
     position: np.ndarray
     code: np.ndarray
     error_cm: np.ndarray
     path_m: np.ndarray
+    above_floor: np.ndarray
+    uniform_above_floor: np.ndarray
 
 
 @torch.no_grad()
@@ -44,7 +48,10 @@ def test_activity(task: Task, net: PathIntegrator, params: MotionParams, traject
         code, place_logits, _ = net(batch.inputs, batch.init)
         path = np.cumsum(np.linalg.norm(np.diff(traj.position, axis=1), axis=-1), axis=1)
         error = decoding_error_cm(task, place_logits, traj.position, k)
-        parts.append((traj.position[:, 1:], code.numpy(), error, path))
+        entropy = -torch.xlogy(batch.place, batch.place).sum(-1)
+        cross = -(batch.place * torch.log_softmax(place_logits, -1)).sum(-1)
+        uniform = np.log(batch.place.shape[-1]) - entropy
+        parts.append((traj.position[:, 1:], code.numpy(), error, path, (cross - entropy).numpy(), uniform.numpy()))
     return Activity(*(np.concatenate(p) for p in zip(*parts, strict=True)))
 
 

@@ -88,7 +88,6 @@ class PatternConfig:
     """Sorscher's pattern formation against the place-cell covariance (neuro/gridcells/pattern.py)."""
 
     bins: int = 48
-    place_cells: int = 1024
     place_sigma_m: float = 0.08
     surround_scale: float = 2.0
     num_patterns: int = 8
@@ -133,7 +132,7 @@ def _checks(cfg: GridcellsConfig) -> list[tuple[str, bool, str]]:
     ] + [f"sorscher.{k}" for k in ("hidden_units", "place_cells", "place_sigma_m", "learning_rate", "batch_size",
                                    "sequence_steps", "train_steps")] + [
         f"analysis.{k}" for k in ("test_trajectories", "test_steps", "num_shuffles", "top_units", "decode_k")
-    ] + [f"pattern.{k}" for k in ("place_cells", "place_sigma_m", "num_patterns", "iterations", "step_size")] + [
+    ] + [f"pattern.{k}" for k in ("place_sigma_m", "num_patterns", "iterations", "step_size")] + [
         f"navigation.{k}" for k in ("train_pairs", "test_pairs", "hidden_units", "train_steps", "batch_size",
                                     "learning_rate")] + ["log_every_steps", "checkpoint_every_steps", "torch_threads"]
     values = OmegaConf.structured(cfg)

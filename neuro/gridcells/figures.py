@@ -11,7 +11,7 @@ import numpy as np
 from neuro.plotting import save_figure, write_json
 
 __all__ = ["rate_map_figure", "gridness_figure", "decoding_figure", "pattern_figure", "navigation_figure",
-           "training_figure", "write_study"]
+           "training_figure", "write_study", "study_summary"]
 
 CODES = ("coordinates", "ideal_grid_code", "place_code", "network_code")
 SPLITS = ("train", "new_pairs", "new_region")
@@ -107,13 +107,18 @@ def navigation_figure(study: dict[str, Any], path: Path, dpi: int) -> Path:
 
 
 def training_figure(networks: dict[str, Any], path: Path, dpi: int) -> Path:
-    """Training loss and decoded position error against steps."""
+    """Place loss above its floor (the targets' entropy; dotted: a uniform prediction's) and decoded position error
+    against steps (steps logged before that metric existed are gaps)."""
     fig, axes = plt.subplots(1, 2, figsize=(8, 3))
     for name, net in networks.items():
         h = net["history"]
-        axes[0].plot(h["steps"], h["loss"], label=name)
-        axes[1].plot(h["steps"], h["decoding_error_cm"], label=name)
-    axes[0].set_ylabel("loss")
+        steps = np.asarray(h["steps"])
+        above = np.array([np.nan if v is None else v for v in h.get("place_loss_above_floor", [None] * len(steps))])
+        uniform = np.array([np.nan if v is None else v for v in h.get("uniform_above_floor", [None] * len(steps))])
+        line, = axes[0].plot(steps, above, ".-", label=name)
+        axes[0].plot(steps, uniform, ":", color=line.get_color(), label=f"{name}, uniform prediction")
+        axes[1].plot(steps, h["decoding_error_cm"], label=name)
+    axes[0].set_ylabel("place loss above its floor (nats)")
     axes[1].set_ylabel("decoding error (cm)")
     for ax in axes:
         ax.set_xlabel("training step")
@@ -134,4 +139,15 @@ def write_study(study: dict[str, Any], out: Path, dpi: int) -> list[Path]:
                   training_figure(networks, out / "training.png", dpi)]
     paths.append(navigation_figure(study, out / "navigation.png", dpi))
     paths.append(write_json(study, out / "gridcells.json"))
+    paths.append(write_json(study_summary(study), out / "gridcells_summary.json"))
     return paths
+
+
+IMAGES = ("maps", "sacs", "top_maps", "top_sacs")
+
+
+def study_summary(study: Any) -> Any:
+    """`study` without the images (rate maps, autocorrelograms), which the PNGs show: a JSON small enough for docs/."""
+    if isinstance(study, dict):
+        return {k: study_summary(v) for k, v in study.items() if k not in IMAGES}
+    return study

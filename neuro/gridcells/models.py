@@ -17,12 +17,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["BaninoNet", "SorscherRNN", "PathIntegrator", "soft_cross_entropy"]
+__all__ = ["BaninoNet", "SorscherRNN", "PathIntegrator", "soft_cross_entropy", "target_entropy"]
 
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean over batch and time of −Σ_i y_i log softmax(z)_i, for target distributions y [..., N]."""
     return -(targets * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+
+
+def target_entropy(targets: torch.Tensor) -> torch.Tensor:
+    """Mean over batch and time of −Σ_i y_i ln y_i (0 ln 0 = 0): the floor of `soft_cross_entropy`, reached when
+    softmax(z) = y; cross-entropy minus it is the KL divergence, the part of the loss a network can remove.
+    DoG targets are shifted so that one cell is exactly 0, hence `xlogy`."""
+    return -torch.xlogy(targets, targets).sum(-1).mean()
 
 
 class PathIntegrator(nn.Module):

@@ -19,7 +19,7 @@ from neuro.gridcells.analysis import error_by_path_length, grid_population, rate
 from neuro.gridcells.config import GridcellsConfig
 from neuro.gridcells.gridness import autocorrelograms, gridness_batch
 from neuro.gridcells.navigation import Code, held_out_square, ideal_grid_code, lookup_code, navigation_scores
-from neuro.gridcells.pattern import optimal_wavelength_m, optimise_patterns, periodic_dog_cells, place_covariance
+from neuro.gridcells.pattern import covariance_spectrum, optimal_wavelength_m, optimise_patterns
 from neuro.gridcells.training import load_trained, motion_params
 from training.logging import read_metrics
 
@@ -71,8 +71,11 @@ def network_study(name: str, cfg: GridcellsConfig, run_dir: Path, rng: np.random
         "steps": state["step"],
         "train_wall_s": state["wall_s"],
         "units": units,
+        "parameters": sum(p.numel() for p in net.parameters()),
         "history": {"steps": [r["frames"] for r in history],
                     "loss": [r.get("train/loss") for r in history],
+                    "place_loss_above_floor": [r.get("train/place_loss_above_floor") for r in history],
+                    "uniform_above_floor": [r.get("train/uniform_above_floor") for r in history],
                     "decoding_error_cm": [r.get("train/decoding_error_cm") for r in history]},
         "rate_map_steps": seq,
         "rate_map_samples": int(activity.position[:, :seq].size // 2),
@@ -82,6 +85,8 @@ def network_study(name: str, cfg: GridcellsConfig, run_dir: Path, rng: np.random
         "top_sacs": autocorrelograms(maps[top]),
         "decoding": decoding,
         "decoding_error_cm_trained_length": float(activity.error_cm[:, :seq].mean()),
+        "place_loss_above_floor_trained_length": float(activity.above_floor[:, :seq].mean()),
+        "uniform_above_floor_trained_length": float(activity.uniform_above_floor[:, :seq].mean()),
         "navigation": navigation,
         "analysis_wall_s": analysis_s,
         "navigation_wall_s": time.perf_counter() - started,
@@ -89,20 +94,21 @@ def network_study(name: str, cfg: GridcellsConfig, run_dir: Path, rng: np.random
 
 
 def pattern_study(cfg: GridcellsConfig, rng: np.random.Generator) -> dict[str, Any]:
-    """Sorscher's objective against the DoG place-cell covariance, with and without nonnegativity, each pattern
-    scored with the same gridness code."""
+    """Sorscher's objective against the covariance of DoG place cells tiling a periodic box, with and without
+    nonnegativity, each pattern scored with the same gridness code."""
     p = cfg.pattern
     started = time.perf_counter()
-    cells = periodic_dog_cells(p.bins, cfg.arena.box_m, p.place_cells, p.place_sigma_m, p.surround_scale, rng)
-    sigma = place_covariance(cells)
-    out: dict[str, Any] = {"optimal_wavelength_m": optimal_wavelength_m(p.place_sigma_m, p.surround_scale)}
+    spectrum = covariance_spectrum(p.bins, cfg.arena.box_m, p.place_sigma_m, p.surround_scale)
+    out: dict[str, Any] = {"optimal_wavelength_m": optimal_wavelength_m(p.place_sigma_m, p.surround_scale),
+                           "top_eigenvalue": float(spectrum.max())}
     for label, nonnegative in (("unconstrained", False), ("nonnegative", True)):
         t0 = time.perf_counter()
-        patterns, objective = optimise_patterns(sigma, p.num_patterns, p.iterations, p.step_size, nonnegative, rng)
-        maps = patterns.T.reshape(-1, p.bins, p.bins)
+        maps, objective = optimise_patterns(spectrum, p.num_patterns, p.iterations, p.step_size, nonnegative, rng)
         g60, g90 = gridness_batch(maps)
-        out[label] = {"gridness_60": g60, "gridness_90": g90, "objective": objective, "maps": maps,
+        out[label] = {"gridness_60": g60, "gridness_90": g90, "objective": objective,
+                      "objective_over_top_eigenvalue": objective / spectrum.max(), "maps": maps,
                       "sacs": autocorrelograms(maps), "mean_gridness_60": float(g60.mean()),
+                      "median_gridness_60": float(np.median(g60)),
                       "fraction_above_0.37": float((g60 > 0.37).mean()), "wall_s": time.perf_counter() - t0}
     out["wall_s"] = time.perf_counter() - started
     return out

@@ -2,7 +2,9 @@
 
 `build_task(name, cfg)` fixes the supervised cells (drawn from the run's seed, so an analysis rebuilds the same
 ones) and the network; `train(name, cfg, run_dir)` trains it for `train_steps` minibatches of fresh
-trajectories, logs loss and decoded position error to `metrics.jsonl`, checkpoints atomically through
+trajectories, logs to `metrics.jsonl` the loss, the place cross-entropy above its floor (the targets' entropy:
+the KL divergence, what training can remove) next to that of a uniform prediction, and the decoded position
+error, checkpoints atomically through
 `training.checkpoint` and resumes from the latest checkpoint in `run_dir`.
 """
 
@@ -17,7 +19,7 @@ import torch
 
 from neuro.gridcells.cells import HeadDirectionCells, PlaceCells
 from neuro.gridcells.config import GridcellsConfig
-from neuro.gridcells.models import BaninoNet, PathIntegrator, SorscherRNN, soft_cross_entropy
+from neuro.gridcells.models import BaninoNet, PathIntegrator, SorscherRNN, soft_cross_entropy, target_entropy
 from neuro.gridcells.trajectories import MotionParams, Trajectories, simulate
 from training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from training.logging import MetricLogger
@@ -91,12 +93,14 @@ def _optimizer(net: PathIntegrator, kind: str, lr: float, momentum: float) -> to
     return torch.optim.Adam(net.parameters(), lr=lr)
 
 
-def _loss(task: Task, net: PathIntegrator, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+def _loss(task: Task, net: PathIntegrator, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(total loss, place logits, place cross-entropy)."""
     _, place_logits, hd_logits = net(batch.inputs, batch.init)
-    loss = soft_cross_entropy(place_logits, batch.place) + net.regularizer()
+    place_ce = soft_cross_entropy(place_logits, batch.place)
+    loss = place_ce + net.regularizer()
     if hd_logits is not None:
         loss = loss + soft_cross_entropy(hd_logits, batch.hd)
-    return loss, place_logits
+    return loss, place_logits, place_ce
 
 
 def train(name: str, cfg: GridcellsConfig, run_dir: Path, progress: bool = True) -> dict:
@@ -138,7 +142,7 @@ def _train(name: str, cfg: GridcellsConfig, run_dir: Path, progress: bool) -> di
     net.train()
     while step < settings.train_steps:
         batch = make_batch(task, simulate(settings.batch_size, settings.sequence_steps, params, rng))
-        loss, place_logits = _loss(task, net, batch)
+        loss, place_logits, place_ce = _loss(task, net, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip > 0:
@@ -147,11 +151,15 @@ def _train(name: str, cfg: GridcellsConfig, run_dir: Path, progress: bool) -> di
         step += 1
         if step % cfg.log_every_steps == 0 or step == settings.train_steps:
             error = float(decoding_error_cm(task, place_logits, batch.position).mean())
-            last = {"loss": float(loss.detach()), "decoding_error_cm": error,
+            floor = float(target_entropy(batch.place))
+            uniform = float(soft_cross_entropy(torch.zeros_like(batch.place), batch.place))
+            last = {"loss": float(loss.detach()), "place_loss_above_floor": float(place_ce.detach()) - floor,
+                    "uniform_above_floor": uniform - floor, "decoding_error_cm": error,
                     "wall_s": wall_s + time.perf_counter() - started}
             logger.scalars(step, {f"train/{k}": v for k, v in last.items()})
             if progress:
-                print(f"{name} step {step}/{settings.train_steps} loss {last['loss']:.3f} "
+                print(f"{name} step {step}/{settings.train_steps} loss {last['loss']:.3f}, place loss above its "
+                      f"floor {last['place_loss_above_floor']:.4f} (uniform {last['uniform_above_floor']:.4f}), "
                       f"error {error:.1f} cm ({last['wall_s']:.0f} s)", flush=True)
         if step % cfg.checkpoint_every_steps == 0:
             save()

@@ -36,7 +36,7 @@ def test_grid_population_finds_the_hexagonal_units() -> None:
 def test_error_by_path_length() -> None:
     path = np.array([[0.1, 0.6, 1.1], [0.2, 0.7, 1.6]])
     error = np.array([[1.0, 3.0, 5.0], [2.0, 4.0, 9.0]])
-    activity = Activity(np.zeros((2, 3, 2)), np.zeros((2, 3, 1)), error, path)
+    activity = Activity(np.zeros((2, 3, 2)), np.zeros((2, 3, 1)), error, path, np.zeros((2, 3)), np.zeros((2, 3)))
     out = error_by_path_length(activity, np.array([0.0, 0.5, 1.0, 2.0]))
     np.testing.assert_allclose(out["mean_cm"], [1.5, 3.5, 7.0])
     np.testing.assert_allclose(out["per_step_mean_cm"], [1.5, 3.5, 7.0])

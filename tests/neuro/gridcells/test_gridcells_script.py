@@ -16,7 +16,7 @@ TINY = ["banino.lstm_units=8", "banino.bottleneck_units=16", "banino.place_cells
         "banino.sequence_steps=5", "banino.train_steps=3", "sorscher.hidden_units=16", "sorscher.place_cells=16",
         "sorscher.batch_size=2", "sorscher.sequence_steps=5", "sorscher.train_steps=3", "log_every_steps=1",
         "analysis.test_trajectories=20", "analysis.test_steps=10", "analysis.num_shuffles=3", "analysis.bins=10",
-        "analysis.top_units=4", "pattern.bins=12", "pattern.place_cells=32", "pattern.place_sigma_m=0.15",
+        "analysis.top_units=4", "pattern.bins=12", "pattern.place_sigma_m=0.15",
         "pattern.num_patterns=4", "pattern.iterations=5", "navigation.train_pairs=200", "navigation.test_pairs=50",
         "navigation.hidden_units=8", "navigation.train_steps=3", "navigation.batch_size=16", "dpi=40"]
 
@@ -36,7 +36,7 @@ def test_train_then_figures_write_their_files(tmp_path: Path) -> None:
     figs = tmp_path / "figs"
     assert gridcells_main(["figures", "--out", str(figs), f"run_dir={run}", *TINY]) == 0
     for name in ("rate_maps.png", "gridness.png", "decoding_error.png", "training.png", "pattern_formation.png",
-                 "navigation.png", "gridcells.json"):
+                 "navigation.png", "gridcells.json", "gridcells_summary.json"):
         assert (figs / name).stat().st_size > 0, name
     study = json.loads((figs / "gridcells.json").read_text())
     for name in ("banino", "sorscher"):
@@ -44,7 +44,12 @@ def test_train_then_figures_write_their_files(tmp_path: Path) -> None:
         assert len(net["grid"]["gridness_60"]) == 16 and 0 <= net["grid"]["fraction_grid_like"] <= 1
         assert set(net["navigation"]) == {"network_code", "place_code"}
         assert net["steps"] == 3 and net["train_wall_s"] > 0
+        assert net["place_loss_above_floor_trained_length"] > 0
+        assert net["history"]["place_loss_above_floor"][-1] > 0
     assert set(study["pattern"]) >= {"unconstrained", "nonnegative", "optimal_wavelength_m"}
+    summary = json.loads((figs / "gridcells_summary.json").read_text())
+    assert "maps" not in summary["pattern"]["nonnegative"] and "top_sacs" not in summary["networks"]["banino"]
+    assert summary["pattern"]["nonnegative"]["gridness_60"] == study["pattern"]["nonnegative"]["gridness_60"]
 
 
 @pytest.mark.parametrize(("override", "message"), [

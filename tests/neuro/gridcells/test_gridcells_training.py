@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from neuro.gridcells.config import load_gridcells_config
-from neuro.gridcells.models import soft_cross_entropy
+from neuro.gridcells.models import soft_cross_entropy, target_entropy
 from neuro.gridcells.training import build_task, load_trained, make_batch, motion_params, train
 from neuro.gridcells.trajectories import simulate
 
@@ -24,6 +24,16 @@ def test_soft_cross_entropy_by_hand() -> None:
     logits = torch.tensor([[0.0, np.log(3.0)]])  # softmax (1/4, 3/4)
     targets = torch.tensor([[0.5, 0.5]])
     assert float(soft_cross_entropy(logits, targets)) == pytest.approx(-0.5 * np.log(0.25) - 0.5 * np.log(0.75))
+
+
+def test_target_entropy_is_the_floor_of_the_cross_entropy() -> None:
+    targets = torch.tensor([[0.0, 0.25, 0.75]])  # a DoG target has one cell at exactly 0
+    by_hand = -0.25 * np.log(0.25) - 0.75 * np.log(0.75)
+    assert float(target_entropy(targets)) == pytest.approx(by_hand)
+    exact = torch.tensor([[-30.0, np.log(0.25), np.log(0.75)]])
+    assert float(soft_cross_entropy(exact, targets) - target_entropy(targets)) == pytest.approx(0.0, abs=1e-6)
+    uniform = float(soft_cross_entropy(torch.zeros(1, 3), targets) - target_entropy(targets))
+    assert uniform == pytest.approx(np.log(3) - by_hand)  # KL(y ‖ uniform) = ln N − H(y)
 
 
 @pytest.mark.parametrize("name", ["banino", "sorscher"])
@@ -47,8 +57,9 @@ def test_training_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     cfg = load_gridcells_config([*TINY, "sorscher.train_steps=10"])
     second = train("sorscher", cfg, tmp_path, progress=False)
     assert (first["steps"], second["steps"]) == (5, 10)
-    steps = [json.loads(line)["frames"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [5, 10]
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["frames"] for r in records] == [5, 10]
+    assert all(0 < r["train/place_loss_above_floor"] < r["train/loss"] for r in records)
     _, net, state = load_trained("sorscher", cfg, tmp_path)
     assert state["step"] == 10 and not net.training
 
