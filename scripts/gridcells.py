@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from neuro.cli import parse_study_args, study_parser
 from neuro.gridcells.config import PRESETS, load_gridcells_config
 from neuro.gridcells.figures import write_study
 from neuro.gridcells.study import gridcells_study
@@ -30,17 +31,11 @@ from neuro.plotting import write_json
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("train", "figures"))
-    parser.add_argument("--out", type=Path, required=True, help="run directory (train) or figure directory (figures)")
+    parser = study_parser(__doc__, ("train", "figures"), "gridcells",
+                          out_help="run directory (train) or figure directory (figures)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="cpu: this machine's size; paper")
     parser.add_argument("--quiet", action="store_true", help="no per-interval training lines")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides of configs/neuro/gridcells.yaml")
-    args = parser.parse_intermixed_args(argv)
-    bad = [o for o in args.overrides if "=" not in o]
-    if bad:
-        parser.error(f"overrides must be key=value; got {bad}")
-    return args
+    return parse_study_args(parser, argv, needs_out=("train", "figures"))
 
 
 def main(argv: list[str] | None = None) -> int:
