@@ -57,9 +57,10 @@ def learning_figure(md: dict[str, Any], path: Path, dpi: int) -> Path:
                    label="mean shortest path from a random start")
         ax.set_yscale("log")
         ax.set_xlabel("episode")
-        ax.set_title(f"open maze, 20 backups before and after each episode: {title}", fontsize=9)
+        ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, ncol=2)
     axes[0].set_ylabel("steps per episode")
+    fig.suptitle("open maze, 20 backups before each episode and after each goal", fontsize=10)
     return save_figure(fig, path, dpi)
 
 
