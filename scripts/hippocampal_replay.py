@@ -38,10 +38,12 @@ def _summary(study: dict) -> list[str]:
     dyna, md, liu = study["dyna"], study["mattar_daw"], study["liu"]
     lines = ["Dyna maze, episodes to near-optimal (book): " + ", ".join(
         f"n={n}: {r['episodes_to_criterion']} (~{r['published_episodes']})" for n, r in dyna["planning"].items())]
-    lines.append("open maze, mean steps in episodes 2-10: " + ", ".join(
-        f"{name} {r['mean_steps_episodes_2_to_10']:.0f}" for name, r in md["learning"].items()))
+    for key in ("learning", "learning_softmax"):
+        lines.append(f"open maze ({key}), mean steps in episodes 2-10 / 11-20: " + ", ".join(
+            f"{name} {r['mean_steps_episodes_2_to_10']:.0f} / {r['mean_steps_episodes_11_to_20']:.0f}"
+            for name, r in md[key].items()))
     for key, rates in md["events"].items():
-        lines.append(f"events per episode ({key}): " + "; ".join(
+        lines.append(f"significant events per episode ({key}): " + "; ".join(
             f"{m} forward {rates[m]['forward']['per_episode']:.2f} reverse {rates[m]['reverse']['per_episode']:.2f}"
             for m in ("start", "goal")))
     lines.append(f"sequenceness at {liu['replay_lag_ms']} ms (true / visual order): " + ", ".join(

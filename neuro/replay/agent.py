@@ -60,6 +60,16 @@ class TabularAgent:
         self.model_terminal = np.zeros((num_states, num_actions), dtype=bool)
         self.memory: list[Experience] = []
 
+    def policy(self, q_values: np.ndarray) -> np.ndarray:
+        """π(a|s) [..., A] of the agent's behaviour for Q rows `q_values` [..., A]: softmax(β Q), or ε-greedy
+        with the greedy share split evenly between tied best actions (ε = 0: greedy with random tie-breaking)."""
+        q_values = np.asarray(q_values, dtype=np.float64)
+        if self.params.policy == "softmax":
+            return softmax_policy(q_values, self.params.beta)
+        best = q_values == q_values.max(axis=-1, keepdims=True)
+        greedy = best / best.sum(axis=-1, keepdims=True)
+        return (1.0 - self.params.epsilon) * greedy + self.params.epsilon / q_values.shape[-1]
+
     def act(self, state: int, rng: np.random.Generator) -> int:
         """An action at `state` under the agent's policy (random tie-breaking for the greedy choice)."""
         q = self.q[state]

@@ -16,6 +16,7 @@ from neuro.replay.strategies import STRATEGIES
 __all__ = ["DynaConfig", "MattarDawConfig", "RewardChangeConfig", "LiuConfig", "ReplayStudyConfig", "CONFIG_PATH",
            "load_replay_config"]
 
+LEARNING_POLICIES = ("greedy", "softmax")
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "neuro" / "replay.yaml"
 
 
@@ -37,8 +38,13 @@ class MattarDawConfig:
     """Mattar & Daw Fig. 1 (learning) and Fig. 3 (forward vs reverse events) on the open maze."""
 
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES))
-    num_simulations: int = 20
+    num_simulations: int = 100
+    evb_simulations: int = 40
+    num_simulations_other: int = 10
+    event_simulations: int = 30
     num_episodes: int = 50
+    learning_policy: str = "greedy"
+    learning_random_start: bool = True
     alpha: float = 1.0
     gamma: float = 0.9
     beta: float = 5.0
@@ -46,6 +52,7 @@ class MattarDawConfig:
     reward_sd: float = 0.1
     min_gain: float = 1e-10
     min_event_length: int = 5
+    num_shuffles: int = 500
     rollout_length: int = 20
 
 
@@ -57,7 +64,7 @@ class RewardChangeConfig:
     episodes_before: int = 20
     episodes_after: int = 10
     scales: list[float] = field(default_factory=lambda: [1.0, 4.0, 0.0])
-    num_simulations: int = 12
+    num_simulations: int = 8
 
 
 @dataclass
@@ -104,6 +111,12 @@ def load_replay_config(overrides: list[str] | None = None, path: Path = CONFIG_P
         ("mattar_daw.strategies", not bad_strategies and len(m.strategies) > 0,
          f"a non-empty list of {', '.join(STRATEGIES)} (unknown: {bad_strategies})"),
         ("mattar_daw.num_simulations", m.num_simulations >= 1, ">= 1"),
+        ("mattar_daw.evb_simulations", m.evb_simulations >= 1, ">= 1"),
+        ("mattar_daw.num_simulations_other", m.num_simulations_other >= 1, ">= 1"),
+        ("mattar_daw.event_simulations", m.event_simulations >= 1, ">= 1"),
+        ("mattar_daw.learning_policy", m.learning_policy in LEARNING_POLICIES,
+         f"one of {', '.join(LEARNING_POLICIES)}"),
+        ("mattar_daw.num_shuffles", m.num_shuffles >= 40, ">= 40"),
         ("mattar_daw.num_episodes", m.num_episodes >= 2, ">= 2"),
         ("mattar_daw.alpha", 0 < m.alpha <= 1, "in (0, 1]"),
         ("mattar_daw.gamma", 0 <= m.gamma < 1, "in [0, 1)"),

@@ -40,26 +40,33 @@ def dyna_figure(dyna: dict[str, Any], path: Path, dpi: int) -> Path:
 
 
 def learning_figure(md: dict[str, Any], path: Path, dpi: int) -> Path:
-    """Steps per episode per replay strategy on the open maze (Mattar & Daw Fig. 1)."""
-    fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
-    for name, result in md["learning"].items():
-        mean, sem = np.asarray(result["mean_steps"]), np.asarray(result["sem_steps"])
-        episodes = np.arange(1, mean.size + 1)
-        style = {"lw": 2.2, "color": "k"} if name == "evb" else {"lw": 1.1}
-        ax.plot(episodes, mean, label=name if name != "evb" else "prioritized (EVB)", **style)
-        ax.fill_between(episodes, mean - sem, mean + sem, alpha=0.15, color=style.get("color"))
-    ax.axhline(md["shortest_path"], color="k", lw=0.6, ls=":")
-    ax.set_yscale("log")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("steps per episode")
-    ax.set_title(f"open maze, 20 backups before and after each episode ({md['num_simulations']} simulations)",
-                 fontsize=9)
-    ax.legend(fontsize=7, ncol=2)
+    """Steps per episode per replay strategy on the open maze (Mattar & Daw Fig. 1), with the behaviour of
+    the authors' script (left), and no vs random replay with softmax behaviour (right)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True, layout="constrained")
+    policy = md["learning_policy"] + (", random starts" if md["learning_random_start"] else "")
+    for ax, key, title in ((axes[0], "learning", f"{policy} behaviour"),
+                           (axes[1], "learning_softmax", "softmax behaviour (beta 5)")):
+        for name, result in md[key].items():
+            mean, sem = np.asarray(result["mean_steps"]), np.asarray(result["sem_steps"])
+            episodes = np.arange(1, mean.size + 1)
+            style = {"lw": 2.2, "color": "k"} if name == "evb" else {"lw": 1.1}
+            label = "prioritized (EVB)" if name == "evb" else name
+            ax.plot(episodes, mean, label=f"{label} ({result['num_simulations']} sims)", **style)
+            ax.fill_between(episodes, mean - sem, mean + sem, alpha=0.15, color=style.get("color"))
+        ax.axhline(md["mean_shortest_path_from_random_starts"], color="k", lw=0.6, ls=":",
+                   label="mean shortest path from a random start")
+        ax.set_yscale("log")
+        ax.set_xlabel("episode")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, ncol=2)
+    axes[0].set_ylabel("steps per episode")
+    fig.suptitle("open maze, 20 backups before each episode and after each goal", fontsize=10)
     return save_figure(fig, path, dpi)
 
 
 def events_figure(md: dict[str, Any], path: Path, dpi: int) -> Path:
-    """Forward and reverse replay events per episode at the start and at the goal (Mattar & Daw Fig. 3)."""
+    """Forward and reverse replay events that pass the shuffle test, per episode at the start and at the goal
+    (Mattar & Daw Fig. 3)."""
     settings = {"need_sr": "need from the successor representation",
                 "need_uniform_random_start": "need = 1, random starts (the authors' setting)"}
     fig, axes = plt.subplots(1, len(settings), figsize=(9, 3.6), sharey=True, layout="constrained")
@@ -71,9 +78,9 @@ def events_figure(md: dict[str, Any], path: Path, dpi: int) -> Path:
             errors = [rates[m][direction]["sem"] for m in ("start", "goal")]
             ax.bar(x + offset, values, 0.36, yerr=errors, color=color, edgecolor="k", label=direction)
         ax.set_xticks(x, ["before a run (start)", "after reward (goal)"])
-        ax.set_title(title, fontsize=9)
+        ax.set_title(f"{title}, {rates['num_simulations']} sims", fontsize=9)
         ax.legend(fontsize=8)
-    np.atleast_1d(axes)[0].set_ylabel("events per episode")
+    np.atleast_1d(axes)[0].set_ylabel("significant events per episode")
     return save_figure(fig, path, dpi)
 
 

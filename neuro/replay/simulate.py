@@ -47,12 +47,14 @@ MATTAR_DAW = Protocol(pre_explore=True, replay_before_reward=False, reward_sd=0.
 
 @dataclass(frozen=True)
 class ReplayBout:
-    """One bout: the episode (0-based), the moment ("start", "goal", "step"), the agent's state, the backups."""
+    """One bout: the episode (0-based), the moment ("start", "goal", "step"), the agent's state, the backups and,
+    for EVB replay, the EVB of each backup when it was chosen (`values`; empty for other strategies)."""
 
     episode: int
     moment: str
     state: int
     backups: list[list[Experience]]
+    values: tuple[float, ...] = ()
 
 
 @dataclass
@@ -78,6 +80,7 @@ def run_simulation(maze: Maze, params: AgentParams, strategy: Replay, schedule: 
         agent.model_terminal[:] = maze.terminal
         agent.model_next[list(goals)] = -1  # the agent never acts from a goal
     non_goals = np.setdiff1d(np.arange(maze.num_states), goals)
+    random_starts = tuple(int(s) for s in non_goals) if protocol.random_restart else ()
     steps = np.zeros(num_episodes, dtype=np.int64)
     bouts: list[ReplayBout] = []
     rewarded = protocol.replay_before_reward
@@ -85,9 +88,10 @@ def run_simulation(maze: Maze, params: AgentParams, strategy: Replay, schedule: 
     def bout(state: int, moment: str, count: int, episode: int) -> None:
         if not rewarded:
             return
-        backups = strategy.replay(agent, Context(state, moment, restart, goals), count, rng)
+        context = Context(state, moment, restart, goals, random_starts)
+        backups = strategy.replay(agent, context, count, rng)
         if record:
-            bouts.append(ReplayBout(episode, moment, state, backups))
+            bouts.append(ReplayBout(episode, moment, state, backups, tuple(getattr(strategy, "values", ()))))
 
     start = maze.start_state
     for episode in range(num_episodes):

@@ -34,12 +34,14 @@ __all__ = ["Context", "Replay", "NoReplay", "MovieReplay", "RandomReplay", "Prio
 @dataclass(frozen=True)
 class Context:
     """Where a replay bout happens: the agent's `state`, the `moment` ("start", "goal" or "step"), the maze's
-    `restart` [S] (where the agent goes next from each state) and its `goal_states`."""
+    `restart` [S] (where the agent goes next from each state), its `goal_states` and, where each episode starts
+    in a random state, the states it may start in (`restart_states`; empty: it starts at `restart`)."""
 
     state: int
     moment: str
     restart: np.ndarray
     goal_states: tuple[int, ...]
+    restart_states: tuple[int, ...] = ()
 
 
 class Replay:
@@ -80,13 +82,24 @@ class MovieReplay(Replay):
 
 
 class RandomReplay(Replay):
-    """Dyna-Q planning: uniformly random previously seen (s, a), outcome from the model."""
+    """Dyna-Q planning: uniformly random previously seen (s, a), outcome from the model.
+
+    `moves_only` leaves out the (s, a) the model says stay put (bumping into a wall). Sutton & Barto's Dyna-Q
+    samples every seen pair; Mattar & Daw's random-replay control draws from the same candidates as their
+    prioritized replay, which never include such a pair (their `remove_samestate`), so on the open maze, where
+    more than a fifth of the pairs are bumps, none of its backups is spent on one.
+    """
 
     name = "random"
+
+    def __init__(self, moves_only: bool = False) -> None:
+        self.moves_only = moves_only
 
     def replay(self, agent: TabularAgent, context: Context, count: int,
                rng: np.random.Generator) -> list[list[Experience]]:
         pairs = agent.known_pairs()
+        if self.moves_only and len(pairs):
+            pairs = pairs[agent.model_next[pairs[:, 0], pairs[:, 1]] != pairs[:, 0]]
         if len(pairs) == 0 or count <= 0:
             return []
         q, alpha, gamma = agent.q, agent.params.alpha, agent.params.gamma
@@ -143,7 +156,7 @@ class PrioritizedSweeping(Replay):
 class EVBReplay(Replay):
     """Mattar & Daw's prioritized memory access: the backup of maximal EVB = gain × need, one at a time.
 
-    Need comes from the successor representation of the agent's softmax policy on its learned model (an
+    Need comes from the successor representation of the agent's behaviour policy on its learned model (an
     unknown (s, a) is taken to stay in s), from the agent's current state, recomputed after every backup
     (`uniform_need`: every need is 1, as the authors set it for their open-maze forward/reverse figure).
     Candidates: every modelled one-step experience that moves (bumping into a wall is left out), and the
@@ -168,8 +181,9 @@ class EVBReplay(Replay):
             return np.ones(agent.q.shape[0])
         known = agent.model_next >= 0
         next_state = np.where(known, agent.model_next, np.arange(agent.q.shape[0])[:, None])
-        policy = softmax_policy(agent.q, agent.params.beta)
-        transition = policy_transition_matrix(next_state, policy, context.restart, list(context.goal_states))
+        policy = agent.policy(agent.q)
+        transition = policy_transition_matrix(next_state, policy, context.restart, list(context.goal_states),
+                                              context.restart_states)
         return need(transition, agent.params.gamma, context.state)
 
     def extension(self, agent: TabularAgent, sequence: list[Experience],
@@ -214,7 +228,9 @@ class EVBReplay(Replay):
 
     def replay(self, agent: TabularAgent, context: Context, count: int,
                rng: np.random.Generator) -> list[list[Experience]]:
+        """Up to `count` backups of maximal EVB; `self.values` keeps the EVB of each, in order."""
         done: list[list[Experience]] = []
+        self.values: list[float] = []
         previous = None
         for _ in range(count):
             pairs, extended, evb = self.candidates(agent, context, previous, rng)
@@ -227,6 +243,7 @@ class EVBReplay(Replay):
             chosen = extended if index == len(pairs) else [agent.modelled(*(int(v) for v in pairs[index]))]
             agent.backup(chosen)
             done.append(chosen)
+            self.values.append(float(evb[index]))
             previous = chosen
         return done
 
@@ -280,12 +297,12 @@ STRATEGIES = ("none", "movie_forward", "movie_reverse", "random", "prioritized_s
 
 def make_strategy(name: str, **options: float) -> Replay:
     """The strategy called `name` (one of STRATEGIES) with its options (evb: min_gain, nstep, evb_threshold,
-    uniform_need; imagination: rollout_length; prioritized_sweeping: theta)."""
+    uniform_need; imagination: rollout_length; prioritized_sweeping: theta; random: moves_only)."""
     builders = {
         "none": Replay,
         "movie_forward": lambda: MovieReplay(reverse=False),
         "movie_reverse": lambda: MovieReplay(reverse=True),
-        "random": RandomReplay,
+        "random": lambda: RandomReplay(**options),
         "prioritized_sweeping": lambda: PrioritizedSweeping(**options),
         "evb": lambda: EVBReplay(**options),
         "imagination": lambda: ImaginationReplay(**options),

@@ -2,9 +2,10 @@
 
 - `dyna_study`: Sutton & Barto Fig. 8.2, steps per episode of Dyna-Q with 0, 5 and 50 planning steps;
 - `mattar_daw_study`: Mattar & Daw Fig. 1 (steps per episode for each replay strategy, 20 backups before each
-  episode and after each goal) and Fig. 3 (forward and reverse events per episode at the start and at the goal,
-  with need from the successor representation and, as the authors ran their open-maze figure, with every
-  need set to 1 and random starts);
+  episode and after each goal, with the greedy behaviour and random starts of the authors' script for that
+  figure, and no vs random replay with softmax behaviour for contrast) and Fig. 3 (forward and reverse events
+  that pass the authors' shuffle test, per episode at the start and at the goal, with need from the successor
+  representation and, as the authors ran their open-maze figure, with every need set to 1 and random starts);
 - `reward_change_study`: Mattar & Daw Fig. 5, replay events at the goal after the reward at both ends of the
   linear track is multiplied by each scale (unchanged, 4×, 0);
 - `liu_study`: movie, imagination and post-reward replay of Liu et al.'s new objects, planted in simulated
@@ -22,10 +23,11 @@ import numpy as np
 from neuro.replay.agent import AgentParams
 from neuro.replay.config import DynaConfig, LiuConfig, MattarDawConfig, ReplayStudyConfig, RewardChangeConfig
 from neuro.replay.events import count_events, detect_events, replayed_steps
-from neuro.replay.mazes import dyna_maze, linear_track, open_maze, shortest_path_length
+from neuro.replay.mazes import Maze, dyna_maze, linear_track, open_maze, shortest_path_length
 from neuro.replay.reactivations import plant_events
 from neuro.replay.sequenceness import lagged_transitions, permutation_threshold, sequenceness
-from neuro.replay.simulate import MATTAR_DAW, Schedule, Simulation, episodes_to_criterion, run_simulation
+from neuro.replay.significance import shuffle_test
+from neuro.replay.simulate import MATTAR_DAW, Protocol, Schedule, Simulation, episodes_to_criterion, run_simulation
 from neuro.replay.strategies import make_strategy
 from neuro.replay.structure import (
     VISUAL_ROLES,
@@ -37,10 +39,17 @@ from neuro.replay.structure import (
     visual_matrix,
 )
 
-__all__ = ["PUBLISHED_DYNA_EPISODES", "dyna_study", "event_rates", "mattar_daw_study", "reward_change_study",
-           "tdlm_summary", "liu_study", "replay_study"]
+__all__ = ["PUBLISHED_DYNA_EPISODES", "PARTS", "part_rng", "mean_shortest_path", "dyna_study", "event_rates",
+           "mattar_daw_study", "reward_change_study", "tdlm_summary", "liu_study", "replay_study"]
 
 PUBLISHED_DYNA_EPISODES = {0: 25, 5: 5, 50: 3}  # Sutton & Barto (2018) p. 165: near-optimal after about ...
+PARTS = ("dyna", "mattar_daw", "reward_change", "liu")
+
+
+def mean_shortest_path(maze: Maze) -> float:
+    """Mean fewest moves to the goal from a uniformly random non-goal start (the chance line of their Fig. 1)."""
+    goals = set(maze.goal_states())
+    return float(np.mean([shortest_path_length(maze, s) for s in range(maze.num_states) if s not in goals]))
 
 
 def _mean_sem(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,51 +78,97 @@ def dyna_study(cfg: DynaConfig, rng: np.random.Generator) -> dict[str, Any]:
     return out
 
 
-def event_rates(simulations: list[Simulation], min_length: int, num_episodes: int) -> dict[str, Any]:
-    """Forward and reverse events per episode at the start and at the goal: mean and sem over simulations."""
-    counts = np.zeros((len(simulations), 2, 2))  # [sim, moment (start, goal), direction (forward, reverse)]
+def event_rates(simulations: list[Simulation], min_length: int, num_episodes: int, num_shuffles: int,
+                rng: np.random.Generator, min_gain: float | None = None) -> dict[str, Any]:
+    """Forward and reverse events per episode at the start and at the goal (mean and sem over simulations):
+    every detected event (`all_per_episode`) and those that pass the shuffle test (`per_episode`, as the
+    authors count). With need 1 and the baseline gain `min_gain` given, `filler_fraction` is the share of the
+    significant events at each place and direction whose every backup was chosen at the baseline (EVB ≤ its
+    length × `min_gain`: nothing gained anything, and the longest forward extension won on its summed baseline
+    gains); NaN otherwise."""
+    counts = np.zeros((len(simulations), 2, 2, 2))  # [sim, moment (start, goal), direction, (all, significant)]
+    filler = np.zeros((2, 2))
     lengths: list[int] = []
+    tests = rejected = 0
     for k, simulation in enumerate(simulations):
         for bout in simulation.bouts:
-            events = detect_events(replayed_steps(bout.backups), min_length)
-            lengths += [e.length for e in events]
-            c = count_events(events)
-            counts[k, int(bout.moment == "goal")] += [c["forward"], c["reverse"]]
+            steps = replayed_steps(bout.backups)
+            moment = int(bout.moment == "goal")
+            for event in detect_events(steps, min_length):
+                run = steps[event.first:event.first + event.length]
+                significant = shuffle_test(run, rng, num_shuffles).significant
+                direction = int(event.direction == "reverse")
+                counts[k, moment, direction] += [1, significant]
+                tests, rejected = tests + 1, rejected + (not significant)
+                if significant:
+                    lengths.append(event.length)
+                    if min_gain is not None and bout.values:
+                        chosen = zip(bout.values[event.first:event.first + event.length],
+                                     bout.backups[event.first:event.first + event.length], strict=True)
+                        filler[moment, direction] += all(v <= len(b) * min_gain * (1 + 1e-9) for v, b in chosen)
     mean, sem = _mean_sem(counts / num_episodes)
-    return {moment: {direction: {"per_episode": mean[i, j], "sem": sem[i, j]}
+    totals = counts[..., 1].sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        filler_fraction = filler / totals if min_gain is not None else np.full((2, 2), np.nan)
+    return {moment: {direction: {"per_episode": mean[i, j, 1], "sem": sem[i, j, 1],
+                                 "all_per_episode": mean[i, j, 0], "all_sem": sem[i, j, 0],
+                                 "filler_fraction": float(filler_fraction[i, j])}
                      for j, direction in enumerate(("forward", "reverse"))}
-            for i, moment in enumerate(("start", "goal"))} | {"mean_event_length": float(np.mean(lengths)) if lengths
-                                                               else float("nan")}
+            for i, moment in enumerate(("start", "goal"))} | {
+        "mean_event_length": float(np.mean(lengths)) if lengths else float("nan"),
+        "events_tested": tests, "events_not_significant": rejected, "num_simulations": len(simulations)}
+
+
+def _learning(sims: list[Simulation], began: float) -> dict[str, Any]:
+    mean, sem = _mean_sem(np.array([s.steps for s in sims]))
+    block = {name: float(mean[a:b].mean()) if mean[a:b].size else float("nan")
+             for name, a, b in (("2_to_10", 1, 10), ("11_to_20", 10, 20))}
+    return {"mean_steps": mean, "sem_steps": sem, "wall_clock_s": time.perf_counter() - began,
+            "num_simulations": len(sims), "mean_steps_episodes_2_to_10": block["2_to_10"],
+            "mean_steps_episodes_11_to_20": block["11_to_20"], "mean_steps_last_10": float(mean[-10:].mean())}
 
 
 def mattar_daw_study(cfg: MattarDawConfig, rng: np.random.Generator) -> dict[str, Any]:
-    """Fig. 1: steps per episode per strategy; Fig. 3: events per episode at start and goal (see module doc)."""
+    """Fig. 1: steps per episode per strategy with the behaviour of the authors' `genFig_behavior_openMaze.m`
+    (`learning_policy`, `learning_random_start`), and no vs random replay with softmax behaviour for contrast;
+    Fig. 3: significant events per episode at start and goal (softmax behaviour; see the module doc)."""
     maze = open_maze()
-    params = AgentParams(cfg.alpha, cfg.gamma, "softmax", beta=cfg.beta)
+    softmax = AgentParams(cfg.alpha, cfg.gamma, "softmax", beta=cfg.beta)
+    behaviour = softmax if cfg.learning_policy == "softmax" else AgentParams(
+        cfg.alpha, cfg.gamma, "epsilon_greedy", epsilon=0.0, beta=cfg.beta)
     schedule = Schedule(at_start=cfg.backups, at_goal=cfg.backups)
     protocol = dataclasses.replace(MATTAR_DAW, reward_sd=cfg.reward_sd)
-    options = {"evb": {"min_gain": cfg.min_gain}, "imagination": {"rollout_length": cfg.rollout_length}}
+    learning_protocol = dataclasses.replace(protocol, random_restart=cfg.learning_random_start)
+    options = {"evb": {"min_gain": cfg.min_gain}, "imagination": {"rollout_length": cfg.rollout_length},
+               "random": {"moves_only": True}}
+
+    def simulate(name: str, params: AgentParams, count: int, prot: Protocol, record: bool = False,
+                 **extra: Any) -> list[Simulation]:
+        return [run_simulation(maze, params, make_strategy(name, **(options.get(name, {}) | extra)), schedule,
+                               cfg.num_episodes, rng, record=record, protocol=prot) for _ in range(count)]
+
     learning: dict[str, Any] = {}
-    events: dict[str, Any] = {}
     for name in cfg.strategies:
         began = time.perf_counter()
-        sims = [run_simulation(maze, params, make_strategy(name, **options.get(name, {})), schedule, cfg.num_episodes,
-                               rng, record=name == "evb", protocol=protocol) for _ in range(cfg.num_simulations)]
-        mean, sem = _mean_sem(np.array([s.steps for s in sims]))
-        learning[name] = {"mean_steps": mean, "sem_steps": sem, "wall_clock_s": time.perf_counter() - began,
-                          "mean_steps_episodes_2_to_10": float(mean[1:10].mean()),
-                          "mean_steps_last_10": float(mean[-10:].mean())}
-        if name == "evb":
-            events["need_sr"] = event_rates(sims, cfg.min_event_length, cfg.num_episodes)
-    began = time.perf_counter()
-    uniform = [run_simulation(maze, params, make_strategy("evb", min_gain=cfg.min_gain, uniform_need=True), schedule,
-                              cfg.num_episodes, rng, record=True,
-                              protocol=dataclasses.replace(protocol, random_restart=True))
-               for _ in range(cfg.num_simulations)]
-    events["need_uniform_random_start"] = event_rates(uniform, cfg.min_event_length, cfg.num_episodes) | {
-        "wall_clock_s": time.perf_counter() - began}
+        count = {"none": cfg.num_simulations, "random": cfg.num_simulations, "evb": cfg.evb_simulations}.get(
+            name, cfg.num_simulations_other)
+        learning[name] = _learning(simulate(name, behaviour, count, learning_protocol), began)
+    learning_softmax: dict[str, Any] = {}
+    for name in ("none", "random"):
+        began = time.perf_counter()
+        learning_softmax[name] = _learning(simulate(name, softmax, cfg.num_simulations_other, learning_protocol),
+                                           began)
+    events: dict[str, Any] = {}
+    for key, prot, uniform in (("need_sr", protocol, False),
+                               ("need_uniform_random_start", dataclasses.replace(protocol, random_restart=True), True)):
+        began = time.perf_counter()
+        sims = simulate("evb", softmax, cfg.event_simulations, prot, record=True, uniform_need=uniform)
+        events[key] = event_rates(sims, cfg.min_event_length, cfg.num_episodes, cfg.num_shuffles, rng,
+                                  cfg.min_gain if uniform else None) | {"wall_clock_s": time.perf_counter() - began}
     return {"shortest_path": shortest_path_length(maze), "num_simulations": cfg.num_simulations,
-            "learning": learning, "events": events}
+            "learning_policy": cfg.learning_policy, "learning_random_start": cfg.learning_random_start,
+            "mean_shortest_path_from_random_starts": mean_shortest_path(maze),
+            "learning": learning, "learning_softmax": learning_softmax, "events": events}
 
 
 def reward_change_study(cfg: RewardChangeConfig, md: MattarDawConfig, rng: np.random.Generator) -> dict[str, Any]:
@@ -178,16 +233,27 @@ def liu_study(cfg: LiuConfig, rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
-def replay_study(cfg: ReplayStudyConfig) -> dict[str, Any]:
-    """Everything `scripts/hippocampal_replay.py figures` draws and writes, with the wall-clock of each part."""
-    rng = np.random.default_rng(cfg.seed)
+def replay_study(cfg: ReplayStudyConfig, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """Everything `scripts/hippocampal_replay.py figures` draws and writes, with the wall-clock of each part.
+    `parts` (default all of PARTS) picks which to run; each draws from its own stream (`part_rng`), so a part's
+    numbers do not depend on which others ran."""
     out: dict[str, Any] = {}
-    for name, part in (("dyna", lambda: dyna_study(cfg.dyna, rng)),
-                       ("mattar_daw", lambda: mattar_daw_study(cfg.mattar_daw, rng)),
-                       ("reward_change", lambda: reward_change_study(cfg.reward_change, cfg.mattar_daw, rng)),
-                       ("liu", lambda: liu_study(cfg.liu, rng))):
+    for name in parts:
+        rng = part_rng(cfg.seed, name)
         began = time.perf_counter()
-        out[name] = part()
+        if name == "dyna":
+            out[name] = dyna_study(cfg.dyna, rng)
+        elif name == "mattar_daw":
+            out[name] = mattar_daw_study(cfg.mattar_daw, rng)
+        elif name == "reward_change":
+            out[name] = reward_change_study(cfg.reward_change, cfg.mattar_daw, rng)
+        else:
+            out[name] = liu_study(cfg.liu, rng)
         out[name]["wall_clock_total_s"] = time.perf_counter() - began
     return out
+
+
+def part_rng(seed: int, part: str) -> np.random.Generator:
+    """The random stream of one part of the study: seeded by (seed, the part's index in PARTS)."""
+    return np.random.default_rng([seed, PARTS.index(part)])
 

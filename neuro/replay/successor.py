@@ -20,15 +20,19 @@ def softmax_policy(q_values: np.ndarray, beta: float) -> np.ndarray:
 
 
 def policy_transition_matrix(next_state: np.ndarray, policy: np.ndarray, restart: np.ndarray,
-                             goal_states: list[int]) -> np.ndarray:
+                             goal_states: list[int], restart_states: tuple[int, ...] = ()) -> np.ndarray:
     """T[s, s'] = Σ_a π(a|s) 1{next_state[s, a] = s'} [S, S]; a goal state moves to its restart state with
-    probability 1 (the episode boundary as Mattar & Daw model it: the agent is carried back to the start)."""
+    probability 1 (the episode boundary as Mattar & Daw model it: the agent is carried back to the start), or,
+    where episodes start at random (`restart_states` non-empty), to each of `restart_states` equally often."""
     num_states = next_state.shape[0]
     transition = np.zeros((num_states, num_states))
     np.add.at(transition, (np.repeat(np.arange(num_states), next_state.shape[1]), next_state.ravel()), policy.ravel())
     for goal in goal_states:
         transition[goal] = 0.0
-        transition[goal, restart[goal]] = 1.0
+        if restart_states:
+            transition[goal, list(restart_states)] = 1.0 / len(restart_states)
+        else:
+            transition[goal, restart[goal]] = 1.0
     return transition
 
 

@@ -66,3 +66,21 @@ def test_min_gain_lets_need_break_ties_and_sequences_sum_gains() -> None:
 def test_nstep_targets_by_hand() -> None:
     np.testing.assert_allclose(nstep_targets(np.array([0.0, 0.0, 1.0]), 0.9, 0.0), [0.81, 0.9, 1.0])
     np.testing.assert_allclose(nstep_targets(np.array([0.0, 0.0]), 0.5, 4.0), [1.0, 2.0])  # γ² V, γ V
+
+
+def test_random_starts_send_the_goal_to_every_start_equally() -> None:
+    transition = policy_transition_matrix(NEXT, np.full((3, 2), 0.5), np.array([0, 1, 0]), [2], restart_states=(0, 1))
+    np.testing.assert_allclose(transition[2], [0.5, 0.5, 0.0])
+    np.testing.assert_allclose(transition[:2], track_transition(np.full((3, 2), 0.5))[:2])
+
+
+def test_behaviour_policy_of_the_agent() -> None:
+    from neuro.replay.agent import AgentParams, TabularAgent
+
+    q = np.array([[0.0, 1.0, 1.0, 0.5], [0.0, 0.0, 0.0, 0.0]])
+    greedy = TabularAgent(2, 4, AgentParams(policy="epsilon_greedy", epsilon=0.0))
+    np.testing.assert_allclose(greedy.policy(q), [[0, 0.5, 0.5, 0], [0.25] * 4])  # ties split evenly
+    eps = TabularAgent(2, 4, AgentParams(policy="epsilon_greedy", epsilon=0.2))
+    np.testing.assert_allclose(eps.policy(q)[0], [0.05, 0.45, 0.45, 0.05])
+    soft = TabularAgent(2, 4, AgentParams(policy="softmax", beta=5.0))
+    np.testing.assert_allclose(soft.policy(q), softmax_policy(q, 5.0))

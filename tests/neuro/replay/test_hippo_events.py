@@ -94,3 +94,21 @@ def test_plant_events_places_each_item_at_its_lag() -> None:
     np.testing.assert_array_equal(decoded, expected)
     with pytest.raises(ValueError, match="need more than num_bins"):
         plant_events([[0, 1, 2]] * 5, 3, 20, 3, 1.0, 0.0, np.random.default_rng(0))
+
+
+def test_event_rates_count_significant_events_and_baseline_filler() -> None:
+    from neuro.replay.simulate import ReplayBout, Simulation
+    from neuro.replay.study import event_rates
+
+    forward = [[e] for e in path([0, 1, 2, 3, 4, 5])]  # 5 one-step backups chained forward
+    reverse = [[e] for e in path([10, 11, 12, 13, 14, 15])[::-1]]
+    loop = [[e] for e in path([20, 21, 23, 22, 20])]  # chains forward, but in 4 of its 24 orders: not significant
+    bouts = [ReplayBout(0, "goal", 5, forward, (1e-10,) * 5),  # nothing gained: baseline filler
+             ReplayBout(0, "start", 9, reverse, (0.3,) * 5),
+             ReplayBout(1, "start", 9, loop + forward, (0.3,) * 4 + (1e-10,) * 5)]
+    sim = Simulation(np.zeros(2), bouts, None)
+    rates = event_rates([sim], 4, 2, 500, np.random.default_rng(0), min_gain=1e-10)
+    assert rates["goal"]["forward"]["per_episode"] == 0.5 and rates["goal"]["forward"]["filler_fraction"] == 1.0
+    assert rates["start"]["reverse"]["per_episode"] == 0.5 and rates["start"]["reverse"]["filler_fraction"] == 0.0
+    assert rates["events_not_significant"] >= 1 and rates["start"]["forward"]["all_per_episode"] > 0
+    assert np.isnan(event_rates([sim], 4, 2, 500, np.random.default_rng(0))["goal"]["forward"]["filler_fraction"])

@@ -15,6 +15,8 @@ from neuro.replay.figures import FIGURES
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "hippocampal_replay.py"
 SMALL = ["dyna.num_runs=2", "dyna.num_episodes=6", "dyna.planning_steps=[0,5]", "mattar_daw.num_simulations=2",
+         "mattar_daw.evb_simulations=1", "mattar_daw.num_simulations_other=1", "mattar_daw.event_simulations=1",
+         "mattar_daw.num_shuffles=40",
          "mattar_daw.num_episodes=4", "mattar_daw.strategies=[none,evb,imagination]", "reward_change.num_simulations=2",
          "reward_change.episodes_before=4", "reward_change.episodes_after=2", "liu.num_bins=1200",
          "liu.num_events=20", "liu.num_permutations=20", "dpi=40"]
@@ -37,6 +39,10 @@ def test_figures_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixture
     assert set(data["dyna"]["planning"]) == {"0", "5"} and len(data["dyna"]["planning"]["0"]["mean_steps"]) == 6
     assert set(data["mattar_daw"]["learning"]) == {"none", "evb", "imagination"}
     assert set(data["mattar_daw"]["events"]) == {"need_sr", "need_uniform_random_start"}
+    assert set(data["mattar_daw"]["learning_softmax"]) == {"none", "random"}
+    assert data["mattar_daw"]["learning"]["none"]["num_simulations"] == 2
+    assert data["mattar_daw"]["learning"]["evb"]["num_simulations"] == 1
+    assert "not_significant" in "".join(data["mattar_daw"]["events"]["need_sr"])
     assert set(data["liu"]["conditions"]) == {"movie", "imagination", "imagination_after_reward"}
     assert "episodes to near-optimal" in capsys.readouterr().out
 
@@ -47,6 +53,8 @@ def test_bad_settings_fail_naming_the_key_and_choices(tmp_path: Path, capsys: py
     assert "figures needs --out DIR" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"mattar_daw.strategies must be a non-empty list of none, .*\['dreams'\]"):
         load_replay_config(["mattar_daw.strategies=[evb,dreams]"])
+    with pytest.raises(ValueError, match="mattar_daw.learning_policy must be one of greedy, softmax; got eps"):
+        load_replay_config(["mattar_daw.learning_policy=eps"])
     with pytest.raises(ValueError, match="dyna.alpha must be in"):
         load_replay_config(["dyna.alpha=0"])
     with pytest.raises(Exception, match="dyna.num_run"):

@@ -16,7 +16,7 @@ import pytest
 
 from neuro.replay.agent import AgentParams, Experience, TabularAgent
 from neuro.replay.events import replayed_steps
-from neuro.replay.mazes import Maze
+from neuro.replay.mazes import Maze, open_maze
 from neuro.replay.strategies import STRATEGIES, Context, make_strategy
 
 RIGHT = 3
@@ -63,6 +63,20 @@ def test_movie_reverse_plays_backwards_and_carries_the_reward_home() -> None:
 def test_random_replays_only_what_the_model_knows() -> None:
     _, order, _ = replay("random", 50)
     assert len(order) == 50 and set(order) == {(0, RIGHT), (1, RIGHT), (2, RIGHT)}
+
+
+def test_random_with_moves_only_never_replays_a_bump_into_a_wall() -> None:
+    maze = open_maze()
+    agent = TabularAgent(maze.num_states, 4, AgentParams(alpha=1.0, gamma=0.9, policy="softmax"))
+    agent.model_next[:] = maze.next_state  # pre-explored, as in Mattar & Daw's protocol
+    context = Context(maze.start_state, "start", maze.restart, tuple(maze.goal_states()))
+    bumps = {(s, a) for s, a in zip(*np.nonzero(maze.next_state == np.arange(maze.num_states)[:, None]), strict=True)}
+    assert len(bumps) > 0.2 * maze.num_states * 4  # a fifth of the open maze's pairs stay put
+    rng = np.random.default_rng(0)
+    every = {(e.state, e.action) for e in replayed_steps(make_strategy("random").replay(agent, context, 400, rng))}
+    moves = {(e.state, e.action)
+             for e in replayed_steps(make_strategy("random", moves_only=True).replay(agent, context, 400, rng))}
+    assert every & bumps and not moves & bumps  # Sutton & Barto's Dyna-Q draws bumps; Mattar & Daw's control none
 
 
 def test_prioritized_sweeping_goes_back_from_the_surprise() -> None:
