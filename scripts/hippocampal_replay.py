@@ -13,25 +13,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from neuro.cli import parse_study_args, study_parser
 from neuro.replay.config import load_replay_config
 from neuro.replay.figures import write_study
 from neuro.replay.study import replay_study
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("figures",))
-    parser.add_argument("--out", type=Path, default=None, help="output directory")
-    parser.add_argument("overrides", nargs="*", help="key=value overrides of configs/neuro/replay.yaml")
-    args = parser.parse_intermixed_args(argv)
-    bad = [o for o in args.overrides if "=" not in o]
-    if bad:
-        parser.error(f"overrides must be key=value; got {bad}")
-    if args.out is None:
-        parser.error("figures needs --out DIR")
-    return args
+    return parse_study_args(study_parser(__doc__, ("figures",), "replay"), argv)
 
 
 def _summary(study: dict) -> list[str]:
