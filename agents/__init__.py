@@ -56,12 +56,14 @@ __all__ = [
 
 
 # --- torsos -----------------------------------------------------------------------------------------
-def _nature_cnn(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device) -> nn.Module:
+def _nature_cnn(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device, *,
+                padding: str = "valid") -> nn.Module:
     if len(obs_shape) != 3:
-        raise ValueError(f"torso 'nature_cnn' needs obs_shape (S, H, W); got {obs_shape}")
+        raise ValueError(f"torso '{cfg.torso}' needs obs_shape (S, H, W); got {obs_shape}")
     stack, height, width = obs_shape
     # channels_last measured faster for CPU updates only (see NatureCNN).
-    return NatureCNN(in_channels=stack, frame_shape=(height, width), channels_last=device.type == "cpu")
+    return NatureCNN(in_channels=stack, frame_shape=(height, width), channels_last=device.type == "cpu",
+                     padding=padding)
 
 
 def _minatar_cnn(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device, *, rr: bool = False) -> nn.Module:
@@ -78,10 +80,12 @@ def _mlp(cfg: AgentConfig, obs_shape: tuple[int, ...], device: torch.device) -> 
 
 TORSOS: dict[str, Callable[[AgentConfig, tuple[int, ...], torch.device], nn.Module]] = {
     "nature_cnn": _nature_cnn,
+    "nature_cnn_same": functools.partial(_nature_cnn, padding="same"),
     "mlp": _mlp,
     "minatar_cnn": _minatar_cnn,
     "minatar_rr_cnn": functools.partial(_minatar_cnn, rr=True),
 }
+ATARI_TORSOS = ("nature_cnn", "nature_cnn_same")
 
 
 # --- heads ------------------------------------------------------------------------------------------

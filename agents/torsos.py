@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["NatureCNN", "MinAtarCNN", "MLP", "conv_output_size"]
+__all__ = ["NatureCNN", "MinAtarCNN", "MLP", "conv_output_size", "same_padding"]
 
 
 def conv_output_size(size: int, kernel: int, stride: int) -> int:
@@ -20,11 +20,22 @@ def conv_output_size(size: int, kernel: int, stride: int) -> int:
     return (size - kernel) // stride + 1
 
 
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's and flax's 'SAME' padding of one dimension as (before, after): the output has
+    ceil(size / stride) positions, and an odd total puts the extra zero after (`lax.padtype_to_pads`)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
 class NatureCNN(nn.Module):
     """The convolutional torso of Mnih et al. (2015): [B, C, H, W] frames -> [B, 3136] features.
 
     conv 32×8×8 stride 4 -> ReLU -> conv 64×4×4 stride 2 -> ReLU -> conv 64×3×3 stride 1 -> ReLU ->
-    flatten. For 84×84 frames the maps are 20×20, 9×9, 7×7, so F = 64·7·7 = 3136.
+    flatten. For 84×84 frames the maps are 20×20, 9×9, 7×7, so F = 64·7·7 = 3136. With `padding="same"`
+    (torso `nature_cnn_same`) each conv pads as TensorFlow's and flax's default 'SAME' does, which is
+    Dopamine's network (`dopamine/jax/networks.py`: `nn.Conv` without a padding argument): maps 21×21,
+    11×11, 11×11 and F = 64·11·11 = 7744.
 
     Input is uint8 pixels (the replay stores frames as uint8); they are converted to float32 and
     scaled by 1/255 inside, so callers never hold a float copy of a batch of frames. A float input
@@ -45,21 +56,25 @@ class NatureCNN(nn.Module):
         frame_shape: tuple[int, int] = (84, 84),
         *,
         channels_last: bool = False,
+        padding: str = "valid",
     ) -> None:
         super().__init__()
-        self.convs = nn.Sequential(
-            nn.Conv2d(in_channels, 32, kernel_size=8, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, kernel_size=4, stride=2),
-            nn.ReLU(),
-            nn.Conv2d(64, 64, kernel_size=3, stride=1),
-            nn.ReLU(),
-        )
+        if padding not in ("valid", "same"):
+            raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+        layers: list[nn.Module] = []
         height, width = frame_shape
-        for kernel, stride in ((8, 4), (4, 2), (3, 1)):
+        channels = in_channels
+        for features, kernel, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
+            if padding == "same":
+                (top, bottom), (left, right) = same_padding(height, kernel, stride), same_padding(width, kernel, stride)
+                layers.append(nn.ZeroPad2d((left, right, top, bottom)))
+                height, width = height + top + bottom, width + left + right
+            layers += [nn.Conv2d(channels, features, kernel_size=kernel, stride=stride), nn.ReLU()]
             height, width = conv_output_size(height, kernel, stride), conv_output_size(width, kernel, stride)
+            channels = features
         if height < 1 or width < 1:
             raise ValueError(f"frame_shape {frame_shape} is too small for the Nature CNN (needs >= 36x36)")
+        self.convs = nn.Sequential(*layers)
         self.in_channels = in_channels
         self.out_features = 64 * height * width
         self.channels_last = channels_last

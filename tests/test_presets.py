@@ -17,7 +17,7 @@ DOPAMINE_COMMON = {
     "env.kind": "atari", "env.protocol.name": "dopamine", "env.protocol.sticky_action_prob": 0.25,
     "env.protocol.noop_max": 0, "env.protocol.full_action_space": False, "env.protocol.max_episode_frames": 108_000,
     "env.protocol.frame_skip": 4, "env.protocol.stack": 4,
-    "agent.torso": "nature_cnn", "agent.head.hidden": 512, "agent.optim.name": "adam",
+    "agent.torso": "nature_cnn_same", "agent.head.hidden": 512, "agent.optim.name": "adam",
     "agent.optim.max_grad_norm": None,
     "agent.gamma": 0.99, "agent.batch_size": 32, "agent.reward_clip": 1.0, "agent.double_q": False,
     "agent.dueling": False, "agent.train_period_steps": 4, "agent.target_update_period_steps": 8000,

@@ -63,7 +63,7 @@ def _require(condition: bool, message: str) -> None:
 
 def validate_config(cfg: TrainConfig) -> None:
     """Raise ConfigError on the first value that cannot work (see the module docstring)."""
-    from agents import TORSOS
+    from agents import ATARI_TORSOS, TORSOS
     from agents.agent import COMPILE_MODES, OPTIMIZERS
     from envs import ENV_KINDS
     from envs.games import get_game
@@ -91,7 +91,8 @@ def validate_config(cfg: TrainConfig) -> None:
             raise ConfigError(f"env.game: {error}") from None
         sticky = env.minatar.sticky_action_prob
         _require(0.0 <= sticky <= 1.0, f"env.minatar.sticky_action_prob must be in [0, 1], got {sticky}")
-        _require(agent.torso != "nature_cnn", "agent.torso: 'nature_cnn' needs 84x84 frames, MinAtar's are 10x10; "
+        _require(agent.torso not in ATARI_TORSOS,
+                 f"agent.torso: '{agent.torso}' needs 84x84 frames, MinAtar's are 10x10; "
                  "use minatar_cnn (Young & Tian) or minatar_rr_cnn (Revisiting Rainbow)")
     _require(replay.kind in REPLAY_KINDS,
              f"replay.kind: unknown replay '{replay.kind}'; valid: {', '.join(REPLAY_KINDS)}")
@@ -103,8 +104,8 @@ def validate_config(cfg: TrainConfig) -> None:
              f"agent.compile: unknown mode '{agent.compile}'; valid: {', '.join(COMPILE_MODES)}")
     _require(agent.torso in TORSOS,
              f"agent.torso: unknown torso '{agent.torso}'; valid: {', '.join(sorted(TORSOS))}")
-    _require(env.kind == "atari" or agent.torso != "nature_cnn",
-             f"agent.torso: 'nature_cnn' takes Atari frames, but env '{env.game}' is {env.kind}; env files describe "
+    _require(env.kind == "atari" or agent.torso not in ATARI_TORSOS,
+             f"agent.torso: '{agent.torso}' takes Atari frames, but env '{env.game}' is {env.kind}; env files describe "
              f"only the env: choose an experiment that tunes the agent for it, e.g. `experiment={env.game}` "
              "(configs/experiment/), or set agent.torso=mlp")
     positive = {

@@ -2,10 +2,11 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from agents.heads import AtomLinear, ExpectedValueHead, Head, ReturnDist, TargetDist, gather_action
 from agents.losses import huber
-from agents.torsos import MLP, NatureCNN
+from agents.torsos import MLP, NatureCNN, same_padding
 
 
 def test_nature_cnn_shapes_and_uint8_scaling() -> None:
@@ -23,6 +24,35 @@ def test_nature_cnn_other_frame_shape() -> None:
     assert NatureCNN(in_channels=2, frame_shape=(64, 64)).out_features == 64 * 4 * 4
     with pytest.raises(ValueError, match="too small"):
         NatureCNN(frame_shape=(20, 20))
+
+
+def test_same_padding_matches_tensorflow_by_hand() -> None:
+    # out = ceil(size / stride); total = (out - 1) * stride + kernel - size, the odd zero after
+    assert same_padding(84, 8, 4) == (2, 2)      # 21 positions: 20 * 4 + 8 - 84 = 4
+    assert same_padding(21, 4, 2) == (1, 2)      # 11 positions: 10 * 2 + 4 - 21 = 3
+    assert same_padding(11, 3, 1) == (1, 1)
+    assert same_padding(10, 4, 1) == (1, 2)
+    assert same_padding(9, 1, 2) == (0, 0)       # a 1x1 kernel never pads
+
+
+def test_nature_cnn_same_is_dopamines_network_shape_and_padding() -> None:
+    torch.manual_seed(0)
+    cnn = NatureCNN(in_channels=4, padding="same")
+    assert cnn.out_features == 64 * 11 * 11
+    obs = torch.randint(0, 256, (2, 4, 84, 84), dtype=torch.uint8)
+    x = obs.float() / 255.0
+    convs = [m for m in cnn.convs if isinstance(m, torch.nn.Conv2d)]
+    # an independent route: pad by hand with the TF amounts, then an unpadded conv
+    for conv, (before, after) in zip(convs, [(2, 2), (1, 2), (1, 1)], strict=True):
+        x = torch.relu(conv(F.pad(x, (before, after, before, after))))
+    assert x.shape == (2, 64, 11, 11)
+    assert torch.allclose(cnn(obs), x.flatten(1), atol=1e-6)
+    # stride 1 agrees with PyTorch's own 'same' padding (which also puts an odd zero after)
+    conv = torch.nn.Conv2d(3, 5, kernel_size=4, padding="same")
+    y = torch.randn(1, 3, 10, 10)
+    assert torch.allclose(conv(y), F.conv2d(F.pad(y, (1, 2, 1, 2)), conv.weight, conv.bias), atol=1e-6)
+    with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
+        NatureCNN(padding="full")
 
 
 def test_nature_cnn_channels_last_gives_same_features() -> None:
