@@ -165,6 +165,12 @@ class Agent:
             raise ValueError("every network parameter must belong to exactly one param group")
         self._group_params = groups
         self._max_grad_norm = {name: optimizers[name].max_grad_norm for name in groups}
+        # Groups whose gradients can take `_clip`'s direct foreach path (one device and dtype, foreach kernels).
+        self._uniform_grads = {
+            name: len({(p.device.type, p.device.index, p.dtype) for p in params}) == 1
+            and params[0].device.type in ("cpu", "cuda")
+            for name, params in groups.items()
+        }
         self.optimizers: dict[str, torch.optim.Optimizer] = {
             name: optimizers[name].build(params) for name, params in groups.items()
         }
@@ -234,9 +240,11 @@ class Agent:
             batch.obs, batch.action, batch.reward, batch.discount, batch.next_obs, batch.weight,
             online_taus, target_taus, act_taus,
         )
-        for optimizer in self.optimizers.values():
-            optimizer.zero_grad(set_to_none=True)
-        sum(group_losses.values()).backward()
+        self._zero_grads()
+        total_loss = None
+        for loss in group_losses.values():  # not sum(): its 0 + loss is one more op in the graph
+            total_loss = loss if total_loss is None else total_loss + loss
+        total_loss.backward()
 
         metrics: dict[str, Tensor] = {}
         for name in self.optimizers:
@@ -284,13 +292,32 @@ class Agent:
         q_mean = gather_action(dist.q_values().detach(), action).mean()
         return group_losses, per_sample["main"].detach(), q_mean
 
+    def _zero_grads(self) -> None:
+        """Every optimizer's `zero_grad(set_to_none=True)`, without its per-call profiler scope."""
+        for params in self._group_params.values():
+            for p in params:
+                p.grad = None
+
+    @torch.no_grad()
     def _clip(self, group: str) -> Tensor:
-        """Global L2 norm of `group`'s gradients before clipping; clips in place if configured."""
-        params = [p for p in self._group_params[group] if p.grad is not None]
+        """Global L2 norm of `group`'s gradients before clipping; clips in place if configured.
+
+        The ops of `torch.nn.utils.clip_grad_norm_` (norm of the per-tensor norms, then
+        grad *= min(max_norm / (norm + 1e-6), 1)), called directly when the gradients share one
+        device and dtype: torch's version regroups the tensors on every call, which cost more than
+        the arithmetic on a small network.
+        """
+        grads = [p.grad for p in self._group_params[group] if p.grad is not None]
         max_norm = self._max_grad_norm[group]
-        if max_norm is None:
-            return torch.nn.utils.get_total_norm([p.grad for p in params])
-        return torch.nn.utils.clip_grad_norm_(params, max_norm)
+        if not self._uniform_grads[group] or not grads:
+            if max_norm is None:
+                return torch.nn.utils.get_total_norm(grads)
+            return torch.nn.utils.clip_grad_norm_([p for p in self._group_params[group] if p.grad is not None],
+                                                  max_norm)
+        total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+        if max_norm is not None:
+            torch._foreach_mul_(grads, torch.clamp(float(max_norm) / (total_norm + 1e-6), max=1.0))
+        return total_norm
 
     def sync_target(self) -> None:
         """Copy the online weights into the target network (θ⁻ ← θ)."""

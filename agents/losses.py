@@ -225,32 +225,43 @@ def quantile_huber_sums(
     cum_wt = torch.cat([zero, (w * t_sorted).cumsum(1)], 1)
     cum_wt2 = torch.cat([zero, (w * t_sorted.square()).cumsum(1)], 1)
 
-    def range_sums(lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Σ w, Σ w (t − p), Σ w (t − p)² over sorted targets lo ≤ k < hi, each [B, N]."""
-        sw = cum_w.gather(1, hi) - cum_w.gather(1, lo)
-        swt = cum_wt.gather(1, hi) - cum_wt.gather(1, lo)
-        swt2 = cum_wt2.gather(1, hi) - cum_wt2.gather(1, lo)
-        return sw, swt - sw * p, swt2 - 2 * p * swt + sw * p.square()
+    p_square, two_p = p.square(), 2 * p
+    cums = (cum_w, cum_wt, cum_wt2)
 
-    first = torch.zeros_like(p, dtype=torch.int64)
-    end = torch.full_like(first, num_targets)
+    def prefix_at(*bounds: Tensor) -> list[tuple[Tensor, Tensor, Tensor]]:
+        """(cum_w, cum_wt, cum_wt2) at each of `bounds` [B, N]: one gather per prefix sum for all bounds."""
+        index = torch.cat(bounds, 1)
+        return list(zip(*(c.gather(1, index).split(num_predictions, 1) for c in cums), strict=True))
+
+    def range_sums(
+        lo: tuple[Tensor, ...] | None, hi: tuple[Tensor, ...] | None, squares: bool = True
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Σ w, Σ w (t − p), Σ w (t − p)² (if `squares`) over sorted targets lo ≤ k < hi, each [B, N],
+        from the prefix sums at lo and hi (`prefix_at`); lo None is the first target, hi None the end."""
+        hi = tuple(c[:, -1:] for c in cums) if hi is None else hi
+        sw, swt, swt2 = hi if lo is None else (hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2])
+        return sw, swt - sw * p, swt2 - two_p * swt + sw * p_square if squares else None
+
+    one_minus_tau = 1 - tau
     split = torch.searchsorted(t_sorted, p)  # first target with u >= 0
     if kappa > 0:
         low = torch.searchsorted(t_sorted, p - kappa)  # first target with u >= −κ
         high = torch.searchsorted(t_sorted, p + kappa, right=True)  # first target with u > κ
-        w1, d1, _ = range_sums(first, low)
-        w2, d2, q2 = range_sums(low, split)
-        w3, d3, q3 = range_sums(split, high)
-        w4, d4, _ = range_sums(high, end)
+        at_low, at_split, at_high = prefix_at(low, split, high)
+        w1, d1, _ = range_sums(None, at_low, squares=False)
+        w2, d2, q2 = range_sums(at_low, at_split)
+        w3, d3, q3 = range_sums(at_split, at_high)
+        w4, d4, _ = range_sums(at_high, None, squares=False)
         below = -d1 - 0.5 * kappa * w1 + q2 / (2 * kappa)
         above = q3 / (2 * kappa) + d4 - 0.5 * kappa * w4
-        grad = (1 - tau) * (w1 - d2 / kappa) + tau * (-d3 / kappa - w4)
+        grad = one_minus_tau * (w1 - d2 / kappa) + tau * (-d3 / kappa - w4)
     else:  # targets equal to p add nothing and, as |u|'s subgradient 0 at u = 0, no gradient
-        w1, d1, _ = range_sums(first, split)
-        w4, d4, _ = range_sums(torch.searchsorted(t_sorted, p, right=True), end)
+        at_split, at_right = prefix_at(split, torch.searchsorted(t_sorted, p, right=True))
+        w1, d1, _ = range_sums(None, at_split, squares=False)
+        w4, d4, _ = range_sums(at_right, None, squares=False)
         below, above = -d1, d4
-        grad = (1 - tau) * w1 - tau * w4
-    loss = ((1 - tau) * below + tau * above).sum(1)
+        grad = one_minus_tau * w1 - tau * w4
+    loss = (one_minus_tau * below + tau * above).sum(1)
     return loss.to(predictions.dtype), grad.to(predictions.dtype)
 
 

@@ -339,9 +339,11 @@ class ReplayBuffer:
         positions = torch.stack([self._stack_positions.expand(index.shape[0], S),
                                  steps[:, None] + self._stack_positions], 1)
         rows = window.gather(1, positions.view(-1, 2 * S)).view(-1, 2, S)
-        # Positions before the last `first` of a stack read the zero row: keep i iff i >= last first.
-        last_first = (self._first_flat[rows] * self._stack_positions).amax(-1, keepdim=True)  # [B, 2, 1]
-        rows.masked_fill_(self._stack_positions < last_first, self._zero_row)
+        # Positions before the last `first` of a stack read the zero row: keep i iff i >= last first
+        # (with S = 1 the last first is position 0 or none, so every position is kept).
+        if S > 1:
+            last_first = (self._first_flat[rows] * self._stack_positions).amax(-1, keepdim=True)  # [B, 2, 1]
+            rows.masked_fill_(self._stack_positions < last_first, self._zero_row)
         self._frame_rows.copy_(rows.transpose(0, 1).reshape(-1))
         torch.index_select(self._frames_flat, 0, self._frame_rows,
                            out=self._obs_pair.view(self._frame_rows.shape[0], -1))

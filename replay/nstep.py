@@ -14,6 +14,8 @@ the sum (DQN clips every reward to [-1, 1]).
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -42,14 +44,25 @@ def nstep_return(
     rewards = rewards.float()
     if reward_clip is not None:
         rewards = rewards.clamp(-reward_clip, reward_clip)
+    powers = discount_powers(gamma, n, rewards.device)
+    if n == 1:  # one step is always taken: the general path below reduces to these values exactly
+        batch_size = rewards.shape[0]
+        discounts = powers[1].expand(batch_size).masked_fill(terminated[:, 0], 0.0)
+        return rewards[:, 0] * powers[0], discounts, torch.ones(batch_size, dtype=torch.int64, device=rewards.device)
     ended = terminated | truncated
     # Step k counts iff no episode end strictly before k: exclusive cumulative count of ends == 0.
     ends_before = ended.cumsum(1, dtype=torch.int32) - ended.int()
     taken = ends_before == 0  # [B, n] bool
     steps = taken.sum(1)  # [B] int64
-    powers = torch.pow(gamma, torch.arange(n + 1, device=rewards.device, dtype=torch.float64)).float()
     returns = torch.where(taken, rewards, 0.0).mul_(powers[:n]).sum(1)
     # Only the last taken step can carry an end flag, so "terminated at the stop" is this any().
     terminal = (terminated & taken).any(1)
     discounts = powers[steps].masked_fill_(terminal, 0.0)
     return returns, discounts, steps
+
+
+@functools.lru_cache(maxsize=64)
+def discount_powers(gamma: float, n: int, device: torch.device) -> Tensor:
+    """[n + 1] float32 γ^0 … γ^n (computed in float64), made once per (γ, n, device): every sampled
+    batch reads them. Read-only: callers index it, never write into it."""
+    return torch.pow(gamma, torch.arange(n + 1, device=device, dtype=torch.float64)).float()
