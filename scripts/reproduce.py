@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.reference import REFERENCE_AGENT_NAMES, dopamine_curves
 from analysis.report import render_report
 from analysis.reproduction import ITERATION_FRAMES, ComparisonRow, compare, iteration_means, summarize, write_csv
 from analysis.runs import Run, read_run
@@ -235,7 +234,8 @@ def _metrics_span_s(run_dir: Path) -> float:
 
 
 def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path) -> Path:
-    """One panel per game: each agent's per-iteration mean (over seeds) against the reference band."""
+    """One panel per game: each agent's per-iteration mean (over seeds) against the reference's min–max
+    at the same iteration (a bar, joined by a band across iterations); hollow markers are partial iterations."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -243,34 +243,35 @@ def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path
 
     games = sorted({r.game for r in rows})
     agents = sorted({r.agent for r in rows})
-    fig, axes = plt.subplots(1, len(games), figsize=(5 * len(games), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(games), figsize=(5 * len(games), 4.2), squeeze=False)
     colors = dict(zip(agents, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    atari = any(r.suite == "atari/dopamine" for r in rows)
-    reference = (dopamine_curves(set(games), {REFERENCE_AGENT_NAMES[a] for a in agents if a in REFERENCE_AGENT_NAMES})
-                 if atari else {})
     for ax, game in zip(axes[0], games, strict=True):
         for agent in agents:
             mine = sorted((r for r in rows if r.game == game and r.agent == agent), key=lambda r: r.iteration)
             if not mine:
                 continue
             color = colors[agent]
-            curve = reference.get((game, REFERENCE_AGENT_NAMES.get(agent, "")))
-            last = max(r.frames_end for r in mine)
-            if curve is not None:
-                keep = curve.frames <= last
-                ax.fill_between(curve.frames[keep], np.nanmin(curve.returns[:, keep], 0),
-                                np.nanmax(curve.returns[:, keep], 0), color=color, alpha=0.2, linewidth=0)
-            ax.plot([r.frames_end for r in mine], [r.ours_mean for r in mine], "o-", color=color, label=agent)
+            banded = [r for r in mine if np.isfinite(r.reference_min)]
+            if banded:
+                frames = [r.frames_end for r in banded]
+                low, high = [r.reference_min for r in banded], [r.reference_max for r in banded]
+                ax.vlines(frames, low, high, color=color, alpha=0.5, linewidth=6)
+                ax.fill_between(frames, low, high, color=color, alpha=0.15, linewidth=0)
+            ax.plot([r.frames_end for r in mine], [r.ours_mean for r in mine], "-", color=color, label=agent)
+            for row in mine:
+                ax.plot(row.frames_end, row.ours_mean, "o", color=color,
+                        markerfacecolor=color if row.complete else "none")
             for run in (r for r in runs if r.game == game and r.agent == agent):
                 means = iteration_means(run.train_curve.frames, run.train_curve.values)
                 ax.plot([(k + 1) * ITERATION_FRAMES for k in sorted(means)], [means[k][0] for k in sorted(means)],
                         ".", color=color, alpha=0.5)
         ax.set_title(game)
-        ax.set_xlabel("frames")
+        ax.set_xlabel("frames (end of each 1M-frame iteration)")
         ax.legend(fontsize=8)
-    axes[0][0].set_ylabel("training return per 1M-frame iteration")
-    fig.suptitle("ours (line: mean over seeds; dots: seeds)" + (" vs Dopamine (band: min–max of 5 runs)"
-                                                                 if atari else ""), fontsize=10)
+    axes[0][0].set_ylabel("training return per iteration")
+    reference = any(np.isfinite(r.reference_min) for r in rows)
+    fig.suptitle("ours: line = mean over seeds, dots = seeds, hollow = partial iteration"
+                 + ("\nreference: bar = min–max over its runs at that iteration" if reference else ""), fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
