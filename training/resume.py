@@ -22,8 +22,8 @@ from training.rundir import CONFIG_FILE
 from training.validation import ConfigError
 
 LEARNING_SECTIONS = ("agent", "replay", "env", "seed")
-# Env settings that change how fast the run plays or how it is evaluated, not what it learns from.
-MAY_CHANGE = ("env.num_threads", "env.eval_num_envs")
+# Settings that change how fast the run goes or how it is evaluated, not what it learns.
+MAY_CHANGE = ("env.num_threads", "env.eval_num_envs", "agent.compile", "agent.eval_epsilon")
 
 
 def _flatten(node: Any, prefix: str) -> dict[str, Any]:

@@ -258,7 +258,8 @@ def test_resume_conflicts_name_learning_settings_only():
     assert resume_conflicts(base, base) == []
     watched_differently = train_config(["experiment=cartpole", "agent=dqn", "trainer.total_frames=7777",
                                         "trainer.eval_frames=300", "trainer.log_period_frames=100",
-                                        "env.num_threads=1", "logger.tensorboard=false"])
+                                        "env.num_threads=1", "logger.tensorboard=false",
+                                        "agent.compile=optimizer", "agent.eval_epsilon=0.0"])
     assert resume_conflicts(base, watched_differently) == []
     other_lr = train_config(["experiment=cartpole", "agent=dqn", "agent.optim.lr=5e-4"])
     assert resume_conflicts(base, other_lr) == ["agent.optim.lr: 0.001 in the run, 0.0005 now"]
