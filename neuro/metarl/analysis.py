@@ -114,6 +114,18 @@ def trial_accuracy(correct: np.ndarray) -> dict[str, np.ndarray]:
     return {"mean": mean, "sem": sem}
 
 
+def chance_test(correct: np.ndarray, chance: float = 0.5) -> dict[str, float]:
+    """Exact two-sided binomial test of an accuracy against chance, from correct [N] (bool).
+
+    Harlow's trial 1 must sit at chance (the rewarded object is not yet known); a band of ±0.05 around 0.5 is a
+    test only when the SEM is well below it, so the p-value is reported with the counts it comes from.
+    """
+    correct = np.asarray(correct, dtype=bool)
+    hits, n = int(correct.sum()), int(correct.size)
+    return {"correct": hits, "episodes": n, "accuracy": hits / n, "chance": chance,
+            "p": float(stats.binomtest(hits, n, chance).pvalue)}
+
+
 def binned_curve(x: np.ndarray, y: np.ndarray, num_bins: int) -> dict[str, np.ndarray]:
     """Mean of y in `num_bins` equal-width bins of x (a training curve binned by episodes); empty bins are NaN."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)

@@ -49,6 +49,7 @@ class TasksConfig:
 @dataclass
 class EvaluationConfig:
     episodes: int = 500
+    harlow_episodes: int = 2000
     baseline_episodes: int = 2000
     gittins_discount: float = 0.99
     gittins_depth: int = 400
@@ -99,6 +100,7 @@ def load_metarl_config(overrides: list[str] | None = None, path: Path = CONFIG_P
         ("log_every_updates", cfg.log_every_updates >= 1, ">= 1"),
         ("checkpoint_every_updates", cfg.checkpoint_every_updates >= 1, ">= 1"),
         ("evaluation.episodes", e.episodes >= 2 * e.decode_folds, ">= 2 * evaluation.decode_folds"),
+        ("evaluation.harlow_episodes", e.harlow_episodes >= 1, ">= 1"),
         ("evaluation.baseline_episodes", e.baseline_episodes >= 1, ">= 1"),
         ("evaluation.gittins_discount", 0 <= e.gittins_discount < 1, "in [0, 1)"),
         ("evaluation.gittins_depth", e.gittins_depth >= 1, ">= 1"),

@@ -7,7 +7,8 @@
   (Wang et al. 2016, Fig. 2); when the agent's choices stop changing; what the LSTM state holds;
 - two-step: stay probabilities by reward × transition, their logistic regression, and the critic's
   prediction error at the outcome split the same way (Wang et al. 2018, Figs. 4–5);
-- Harlow: accuracy per trial with frozen weights, and trial 1 vs trials 2–6 over training, binned
+- Harlow (`evaluation.harlow_episodes` tasks): accuracy per trial with frozen weights, an exact binomial test of
+  trial 1 against chance, and trial 1 vs trials 2–6 over training, binned
   from the run's metrics.jsonl (Wang et al. 2018, Fig. 6).
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 from neuro.metarl.agent import RecurrentActorCritic
 from neuro.metarl.analysis import (
     binned_curve,
+    chance_test,
     commit_trials,
     condition_means,
     cross_validated_decoding,
@@ -118,7 +120,7 @@ def two_step_study(cfg: MetaRLConfig, loaded: Loaded) -> dict[str, Any]:
 def harlow_study(cfg: MetaRLConfig, loaded: Loaded) -> dict[str, Any]:
     e = cfg.evaluation
     model, trainer = loaded
-    played = play_episodes(model, "harlow", cfg, e.episodes, cfg.seed + EVAL_SEED_OFFSET)
+    played = play_episodes(model, "harlow", cfg, e.harlow_episodes, cfg.seed + EVAL_SEED_OFFSET)
     correct = np.array([[info["correct"] for info in row[1::2]] for row in played["infos"]])
     accuracy = trial_accuracy(correct)
     records = [r for r in read_metrics(run_dir_of(cfg, "harlow")) if "train/trial1_accuracy" in r]
@@ -133,6 +135,7 @@ def harlow_study(cfg: MetaRLConfig, loaded: Loaded) -> dict[str, Any]:
         "run": run_summary(cfg, "harlow", trainer),
         "accuracy_by_trial": accuracy,
         "trial1_accuracy": float(accuracy["mean"][0]),
+        "trial1_vs_chance": chance_test(correct[:, 0]),
         "trial2_accuracy": float(accuracy["mean"][1]),
         "trial2_6_accuracy": float(correct[:, 1:].mean()),
         "training": training,
@@ -145,7 +148,8 @@ def metarl_study(cfg: MetaRLConfig) -> dict[str, Any]:
     loaded = {task: load_model(cfg, task) for task in TASK_RUNS}  # a missing run fails before any work
     gittins = gittins_indices(e.gittins_discount, cfg.bandit_trials, e.gittins_depth, e.gittins_grid)
     study: dict[str, Any] = {
-        "settings": {"evaluation_episodes": e.episodes, "baseline_episodes": e.baseline_episodes,
+        "settings": {"evaluation_episodes": e.episodes, "harlow_episodes": e.harlow_episodes,
+                     "baseline_episodes": e.baseline_episodes,
                      "gittins_discount": e.gittins_discount, "seed": cfg.seed, "bandit_trials": cfg.bandit_trials},
         "bandits": {s: bandit_study(cfg, s, loaded[f"bandit_{s}"], gittins) for s in ("independent", "dependent")},
         "two_step": two_step_study(cfg, loaded["two_step"]),
@@ -159,7 +163,8 @@ def metarl_study(cfg: MetaRLConfig) -> dict[str, Any]:
     stay = ", ".join(f"{k} {v['p']:.2f}" for k, v in t["stay"].items())
     inter = t["regression"]["interaction"]
     lines.append(f"two-step stay: {stay}; interaction {inter['coef']:.3f} (p = {inter['p']:.2g})")
-    lines.append(f"Harlow: trial 1 {h['trial1_accuracy']:.3f}, trial 2 {h['trial2_accuracy']:.3f}, "
+    lines.append(f"Harlow ({e.harlow_episodes} episodes): trial 1 {h['trial1_accuracy']:.3f} "
+                 f"(against 0.5: p = {h['trial1_vs_chance']['p']:.2g}), trial 2 {h['trial2_accuracy']:.3f}, "
                  f"trials 2-6 {h['trial2_6_accuracy']:.3f}")
     study["summary_lines"] = lines
     return study

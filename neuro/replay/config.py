@@ -39,9 +39,9 @@ class MattarDawConfig:
 
     strategies: list[str] = field(default_factory=lambda: list(STRATEGIES))
     num_simulations: int = 100
-    evb_simulations: int = 40
+    evb_simulations: int = 100
     num_simulations_other: int = 10
-    event_simulations: int = 30
+    event_simulations: int = 100
     num_episodes: int = 50
     learning_policy: str = "greedy"
     learning_random_start: bool = True

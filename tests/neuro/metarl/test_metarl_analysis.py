@@ -9,6 +9,7 @@ import pytest
 
 from neuro.metarl.analysis import (
     binned_curve,
+    chance_test,
     commit_trials,
     condition_means,
     cross_validated_decoding,
@@ -94,3 +95,11 @@ def test_binned_curve_by_hand() -> None:
     curve = binned_curve(np.array([0, 1, 2, 3, 4.0]), np.array([1, 3, 5, 7, 9.0]), 2)
     np.testing.assert_allclose(curve["edges"], [0, 2, 4])
     np.testing.assert_allclose(curve["mean"], [2.0, 7.0])  # [0, 2) → 1, 3; [2, 4] → 5, 7, 9
+
+
+def test_chance_test_by_hand() -> None:
+    none_right = chance_test(np.zeros(10, dtype=bool))
+    assert (none_right["correct"], none_right["episodes"], none_right["accuracy"]) == (0, 10, 0.0)
+    assert none_right["p"] == pytest.approx(2 / 2**10)  # both tails of a fair coin: 0 or 10 of 10
+    assert chance_test(np.array([1, 0, 0, 0], dtype=bool))["p"] == pytest.approx(10 / 16)  # P(X <= 1) = 5/16, twice
+    assert chance_test(np.array([1, 0] * 5, dtype=bool))["p"] == pytest.approx(1.0)

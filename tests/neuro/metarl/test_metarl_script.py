@@ -16,9 +16,9 @@ TINY = ["agent.num_envs=4", "agent.hidden_size=8", "bandit_trials=10", "two_step
         "tasks.bandit_independent.episodes=8", "tasks.bandit_dependent.episodes=8", "tasks.two_step.episodes=8",
         "tasks.harlow.episodes=16", "tasks.bandit_independent.rollout_steps=10",
         "tasks.bandit_dependent.rollout_steps=10", "tasks.two_step.rollout_steps=10", "log_every_updates=1",
-        "tensorboard=false", "evaluation.episodes=12", "evaluation.baseline_episodes=20",
-        "evaluation.decode_folds=2", "evaluation.gittins_depth=10", "evaluation.gittins_grid=51",
-        "evaluation.harlow_bins=3", "dpi=40"]
+        "tensorboard=false", "evaluation.episodes=12", "evaluation.harlow_episodes=14",
+        "evaluation.baseline_episodes=20", "evaluation.decode_folds=2", "evaluation.gittins_depth=10",
+        "evaluation.gittins_grid=51", "evaluation.harlow_bins=3", "dpi=40"]
 
 
 def metarl_main(argv: list[str]) -> int:
@@ -45,7 +45,8 @@ def test_train_then_figures_write_every_file(tmp_path: Path, capsys: pytest.Capt
     assert "interaction" in data["two_step"]["regression"]
     assert len(data["harlow"]["accuracy_by_trial"]["mean"]) == 6 and data["harlow"]["training"]["trial1"]["mean"]
     assert data["harlow"]["run"]["episodes"] == 16
-    assert "Harlow: trial 1" in capsys.readouterr().out
+    assert data["harlow"]["trial1_vs_chance"]["episodes"] == 14 and 0 <= data["harlow"]["trial1_vs_chance"]["p"] <= 1
+    assert "Harlow (14 episodes): trial 1" in capsys.readouterr().out
 
 
 def test_cli_errors(tmp_path: Path) -> None:
