@@ -22,7 +22,7 @@ from neuro.gridcells.config import GridcellsConfig
 from neuro.gridcells.models import BaninoNet, PathIntegrator, SorscherRNN, soft_cross_entropy, target_entropy
 from neuro.gridcells.trajectories import MotionParams, Trajectories, simulate
 from training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from training.logging import MetricLogger
+from training.logging import MetricLogger, read_metrics
 
 __all__ = ["Task", "Batch", "motion_params", "build_task", "make_batch", "decoding_error_cm", "train", "load_trained"]
 
@@ -132,7 +132,7 @@ def _train(name: str, cfg: GridcellsConfig, run_dir: Path, progress: bool) -> di
     logger = MetricLogger(run_dir, tensorboard=False, purge_after_frames=step if found else None)
     params = motion_params(cfg)
     started = time.perf_counter()
-    last: dict[str, float] = {}
+    last = _last_logged(run_dir, step) if found else {}
 
     def save() -> None:
         save_checkpoint(run_dir, step, {"trainer": {"model": net.state_dict(), "optimizer": opt.state_dict(),
@@ -167,6 +167,13 @@ def _train(name: str, cfg: GridcellsConfig, run_dir: Path, progress: bool) -> di
     logger.close()
     return {"model": name, "steps": step, "wall_s": wall_s + time.perf_counter() - started,
             "parameters": sum(p.numel() for p in net.parameters()), **{f"final_{k}": v for k, v in last.items()}}
+
+
+def _last_logged(run_dir: Path, step: int) -> dict[str, float]:
+    """The last metrics record at or before `step` (without its `train/` prefix), so that a rerun of a finished
+    run still reports its final loss and decoding error."""
+    records = [r for r in read_metrics(run_dir) if r.get("frames", 0) <= step and "train/loss" in r]
+    return {k.removeprefix("train/"): v for k, v in records[-1].items() if k.startswith("train/")} if records else {}
 
 
 def load_trained(name: str, cfg: GridcellsConfig, run_dir: Path) -> tuple[Task, PathIntegrator, dict]:

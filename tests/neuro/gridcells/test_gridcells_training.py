@@ -62,6 +62,9 @@ def test_training_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert all(0 < r["train/place_loss_above_floor"] < r["train/loss"] for r in records)
     _, net, state = load_trained("sorscher", cfg, tmp_path)
     assert state["step"] == 10 and not net.training
+    finished = train("sorscher", cfg, tmp_path, progress=False)  # a rerun of a finished run trains nothing
+    assert finished["steps"] == 10 and finished["final_loss"] == second["final_loss"] == records[-1]["train/loss"]
+    assert finished["final_decoding_error_cm"] == second["final_decoding_error_cm"]
 
 
 def test_path_integration_error_falls_on_a_short_run(tmp_path: Path) -> None:
