@@ -136,3 +136,18 @@ def test_an_iteration_not_every_seed_finished_is_shown_but_not_judged(tmp_path, 
     assert [(r.iteration, r.complete, r.verdict) for r in rows] == [(0, True, "below"), (1, False, "above")]
     (summary,) = summarize(rows)
     assert (summary.iterations, summary.below, summary.above, summary.last_iteration) == (1, 1, 0, 0)
+
+
+def test_the_report_draws_young_and_tian_behind_minatar_runs_and_not_behind_minatar_rr(tmp_path):
+    from analysis.report import _reference_figure
+
+    write_run(tmp_path, agent="dqn", game="breakout", seed=0, evals=[], preset="minatar",
+              train=_episodes({0: 5.0, 1: 9.0}))
+    write_run(tmp_path, agent="dqn", game="freeway", seed=0, evals=[], preset="minatar_rr", train=_episodes({0: 5.0}))
+    runs = read_runs(tmp_path, progress=False)
+    labels = {run.group: run.agent for run in runs}
+    figure = _reference_figure(runs, {"dqn": "#1f77b4"}, labels, "minatar/minatar")
+    names = {trace.name for trace in figure.data}
+    assert "Young & Tian DQN (digitized)" in names and "dqn" in names
+    assert [a["text"] for a in figure.layout.annotations] == ["breakout"]
+    assert _reference_figure(runs, {"dqn": "#1f77b4"}, labels, "atari/dopamine") is None
