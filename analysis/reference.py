@@ -5,6 +5,11 @@
 - `dopamine_cnn_training_curves.csv.gz`: Dopamine's per-iteration training returns (1M frames an
   iteration, 5 runs) under sticky actions, no no-op starts and the minimal action set (`env/protocol=dopamine`),
   drawn behind our sticky-action runs and compared with them (analysis/reproduction.py).
+- `minatar_young_tian_dqn.csv`: Young & Tian's DQN on the five MinAtar games (30 runs; mean and SE of the moving
+  average of the last 100 returns, every 50k frames to 5M), digitized from their figure
+  (`scripts/digitize_curves.py`); every value carries its reading uncertainty.
+
+`ReferenceCurve` is what the comparison and the report draw from either: a mean and a band at frames.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -25,6 +31,11 @@ PUBLISHED_PROTOCOL = "no-op starts (up to 30), 200M training frames, scores of t
 DOPAMINE_PROTOCOL = ("sticky actions 0.25, no no-op starts, the minimal action set (env/protocol=dopamine); "
                      "average training return per 1M-frame iteration, 5 runs; Dopamine's QR-DQN, IQN and Rainbow use "
                      "3-step returns, its QR-DQN and Rainbow also prioritized replay (experiment=dopamine)")
+YOUNG_TIAN_RUNS = 30
+YOUNG_TIAN_PROTOCOL = ("MinAtar defaults (sticky actions 0.1, difficulty ramping, all 6 actions), Young & Tian's DQN "
+                       "(examples/dqn.py, experiment=minatar); the moving average of the last 100 training returns, "
+                       "mean and SE over 30 runs, read off their figure (img/learning_curves.gif, arXiv 1903.03176); "
+                       "Seaquest as of minatar <= 1.0.10")
 # Our agent names -> Dopamine's / the papers' names.
 REFERENCE_AGENT_NAMES = {"dqn": "DQN", "c51": "C51", "qrdqn": "QR-DQN", "iqn": "IQN", "rainbow": "Rainbow"}
 
@@ -107,3 +118,92 @@ def dopamine_curves(games: set[str], agents: set[str]) -> dict[tuple[str, str], 
         frames = np.array([frames_at[it] for it in iterations], dtype=np.int64)
         curves[(game, agent)] = DopamineCurve(agent, game, frames, returns)
     return curves
+
+
+@dataclass(frozen=True)
+class DigitizedCurve:
+    """A curve read off a published figure at `frames[T]`: the mean over `runs` runs, its SE (`se_upper_bound`
+    where the band hid under the line and the SE is at most that), the reading uncertainty of each value, and
+    `hidden` where another curve covered it and the value is interpolated."""
+
+    agent: str
+    game: str
+    frames: np.ndarray
+    mean: np.ndarray
+    se: np.ndarray
+    se_upper_bound: np.ndarray
+    read_uncertainty: np.ndarray
+    hidden: np.ndarray
+    runs: int
+
+
+def young_tian_curves(games: set[str] | None = None) -> dict[str, DigitizedCurve]:
+    """`{game: curve}` of Young & Tian's DQN (with replay) digitized from their figure, for `games` (default all
+    five; our snake_case names)."""
+    columns: dict[str, dict[str, list[str]]] = {}
+    text = _data_file("minatar_young_tian_dqn.csv").decode("utf-8")
+    for row in csv.DictReader(io.StringIO(text)):
+        if games is None or row["game"] in games:
+            cell = columns.setdefault(row["game"], {})
+            for key, value in row.items():
+                cell.setdefault(key, []).append(value)
+    curves = {}
+    for game, cell in columns.items():
+        floats = {k: np.array(cell[k], dtype=np.float64) for k in ("return_mean", "return_se", "read_uncertainty")}
+        curves[game] = DigitizedCurve(
+            cell["agent"][0], game, np.array(cell["frames"], dtype=np.int64), floats["return_mean"],
+            floats["return_se"], np.array(cell["se_upper_bound"]) == "true", floats["read_uncertainty"],
+            np.array(cell["hidden"]) == "true", YOUNG_TIAN_RUNS)
+    return curves
+
+
+@dataclass(frozen=True)
+class ReferenceCurve:
+    """A reference as the comparison uses it: `mean`, `low` and `high` at `frames[T]` from `runs[T]` runs;
+    `read_uncertainty[T]` is zero for numbers published as numbers and the reading error for a digitized figure."""
+
+    name: str
+    source: str
+    frames: np.ndarray
+    mean: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    runs: np.ndarray
+    read_uncertainty: np.ndarray
+
+    @property
+    def digitized(self) -> bool:
+        return bool(np.any(self.read_uncertainty > 0))
+
+    def window(self, start: int, end: int) -> tuple[float, float, float, float, int]:
+        """(low, high, mean, read uncertainty, runs) averaged over the points at frames in (start, end] (runs: the
+        fewest); NaNs and 0 runs unless the curve reaches `end` and has a point in the window."""
+        inside = (self.frames > start) & (self.frames <= end) & np.isfinite(self.mean)
+        if not inside.any() or self.frames[-1] < end:
+            return (float("nan"),) * 4 + (0,)
+        low, high, mean, read = (float(v[inside].mean()) for v in (self.low, self.high, self.mean,
+                                                                    self.read_uncertainty))
+        return low, high, mean, read, int(self.runs[inside].min())
+
+
+def dopamine_reference(curve: DopamineCurve) -> ReferenceCurve:
+    """Dopamine's runs as a band: min–max and mean over its runs at each iteration end."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an iteration no run reached: NaN, left out by `window`
+        return ReferenceCurve(f"Dopamine {curve.agent}", "dopamine", curve.frames, np.nanmean(curve.returns, 0),
+                              np.nanmin(curve.returns, 0), np.nanmax(curve.returns, 0),
+                              np.isfinite(curve.returns).sum(0), np.zeros(len(curve.frames)))
+
+
+def young_tian_reference(curve: DigitizedCurve) -> ReferenceCurve:
+    """The digitized 30-run mean ± (one between-run SD + the reading uncertainty), SD = SE·√runs.
+
+    Only the mean and its SE are published, not the runs, so a min–max band like Dopamine's cannot be formed.
+    ±1 SD covers about 68% of runs (normal), close to what the min–max of Dopamine's 5 runs covers of a new run
+    in expectation, (n−1)/(n+1) = 4/6; the reading uncertainty widens it on both sides so that an error of
+    the digitizer cannot turn `inside` into `below` or `above`. Where the SE band hid under the line
+    (`se_upper_bound`), its upper bound is used, which widens the band."""
+    half = curve.se * np.sqrt(curve.runs) + curve.read_uncertainty
+    return ReferenceCurve(f"Young & Tian {curve.agent} (digitized)", "young_tian_figure", curve.frames, curve.mean,
+                          curve.mean - half, curve.mean + half, np.full(len(curve.frames), curve.runs),
+                          curve.read_uncertainty)

@@ -5,10 +5,10 @@ aggregate median / IQM / mean vs frames per agent with bootstrap CI bands, final
 a per-game table of final raw scores (and HNS) beside the published no-op scores, performance
 profiles, probability of improvement between agents; then the published reference (aggregates and
 sources) and, for runs with training returns (Atari under sticky actions, MinAtar), the reproduction:
-Dopamine's training curves of the same agent drawn behind ours, and per 1M-frame iteration our mean against
-the reference band with a verdict, a summary over all pairs and a flag on every run that departs from its
-preset (`analysis.reproduction`). How runs are read and aligned: `analysis.runs`; the statistics:
-`analysis.metrics`.
+the reference's training curve of the same agent drawn behind ours (Dopamine's; on MinAtar Young & Tian's DQN,
+digitized from their figure), and per 1M-frame iteration our mean against the reference band with a verdict,
+a summary over all pairs and a flag on every run that departs from its preset (`analysis.reproduction`). How
+runs are read and aligned: `analysis.runs`; the statistics: `analysis.metrics`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from analysis.reference import (
     DOPAMINE_PROTOCOL,
     PUBLISHED_AGENTS,
     PUBLISHED_PROTOCOL,
-    REFERENCE_AGENT_NAMES,
-    dopamine_curves,
+    YOUNG_TIAN_PROTOCOL,
     published_hns_matrix,
     published_scores,
     published_sources,
@@ -40,12 +39,15 @@ from analysis.reference import (
 from analysis.reproduction import (
     ITERATION_FRAMES,
     KNOWN_DIFFERENCES,
+    REFERENCE_BANDS,
     ComparisonRow,
     compare,
     iteration_means,
+    reference_curves,
+    reference_suite,
     summarize,
 )
-from analysis.runs import TRAINING_RETURN_PROTOCOLS, Run, ScoreMatrices, group_labels, read_runs, score_matrices
+from analysis.runs import Run, ScoreMatrices, group_labels, read_runs, score_matrices
 from envs.games import GAMES, human_normalized_score
 
 CURVE_STATISTICS = {"median": metrics.aggregate_median, "iqm": metrics.aggregate_iqm, "mean": metrics.aggregate_mean}
@@ -343,36 +345,34 @@ def _binned_training_curve(runs: Sequence[Run], bin_frames: int) -> tuple[np.nda
     return (np.array(windows, dtype=np.int64) + 1) * bin_frames, np.array(mean, dtype=np.float64)
 
 
-def _dopamine_figure(runs: Sequence[Run], colors: dict[str, str], labels: dict) -> go.Figure | None:
-    machado = [r for r in runs if r.is_atari and r.protocol in TRAINING_RETURN_PROTOCOLS and len(r.train_curve)]
-    if not machado:
+def _reference_figure(runs: Sequence[Run], colors: dict[str, str], labels: dict, suite: str) -> go.Figure | None:
+    """Our binned training returns in `suite` (`atari/dopamine`, `minatar/minatar`) over the reference of the
+    same game and agent (`analysis.reproduction.reference_curves`): its band and, dotted, its mean."""
+    ours = [r for r in runs if len(r.train_curve) and reference_suite(r) == suite]
+    if not ours:
         return None
-    games = sorted({r.game for r in machado})
-    wanted = {REFERENCE_AGENT_NAMES[r.agent] for r in machado if r.agent in REFERENCE_AGENT_NAMES}
-    reference = dopamine_curves(set(games), wanted)
+    games = sorted({r.game for r in ours})
+    reference = reference_curves({(suite, r.game, r.agent) for r in ours})
     cols = min(3, len(games))
     rows = -(-len(games) // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=games, vertical_spacing=min(0.3 / rows, 0.12))
-    max_frames = max(r.trained_frames for r in machado)
+    max_frames = max(r.trained_frames for r in ours)
     bin_frames = ITERATION_FRAMES if max_frames >= 2 * ITERATION_FRAMES else max(max_frames // 20, 1)
     shown: set[str] = set()
     for k, game in enumerate(games):
         row, col = k // cols + 1, k % cols + 1
-        game_runs = [r for r in machado if r.game == game]
+        game_runs = [r for r in ours if r.game == game]
         for label in sorted({labels[r.group] for r in game_runs}):
             group = [r for r in game_runs if labels[r.group] == label]
-            dopamine_name = REFERENCE_AGENT_NAMES.get(group[0].agent)
-            curve = reference.get((game, dopamine_name)) if dopamine_name else None
+            curve = reference.get((suite, game, group[0].agent))
             if curve is not None:
                 keep = curve.frames <= max(max_frames, int(curve.frames[0]))
                 frames = curve.frames[keep].astype(np.float64)
-                returns = curve.returns[:, keep]
-                name = f"Dopamine {dopamine_name}"
-                _band(fig, frames, np.nanmin(returns, 0), np.nanmax(returns, 0), colors[label], name, row=row, col=col)
-                fig.add_trace(go.Scatter(x=frames, y=np.nanmean(returns, 0), mode="lines", name=name, legendgroup=name,
-                                         showlegend=name not in shown, line={"color": colors[label], "dash": "dot"},
-                                         opacity=0.6), row=row, col=col)
-                shown.add(name)
+                _band(fig, frames, curve.low[keep], curve.high[keep], colors[label], curve.name, row=row, col=col)
+                fig.add_trace(go.Scatter(x=frames, y=curve.mean[keep], mode="lines", name=curve.name,
+                                         legendgroup=curve.name, showlegend=curve.name not in shown,
+                                         line={"color": colors[label], "dash": "dot"}, opacity=0.6), row=row, col=col)
+                shown.add(curve.name)
             ends, mean = _binned_training_curve(group, bin_frames)
             fig.add_trace(go.Scatter(x=ends, y=mean, mode="lines+markers", name=label, legendgroup=label,
                                      showlegend=label not in shown, line={"color": colors[label]},
@@ -381,7 +381,7 @@ def _dopamine_figure(runs: Sequence[Run], colors: dict[str, str], labels: dict) 
     fig.update_xaxes(title_text="frames")
     fig.update_yaxes(title_text="training return", col=1)
     fig.update_layout(height=320 * rows + 80, title=f"Training return (ours: mean over runs per {bin_frames:,} frames; "
-                      "Dopamine: dotted, mean and min–max of 5 runs)")
+                      f"reference: dotted, its mean and band: {REFERENCE_BANDS[suite]})")
     return fig
 
 
@@ -397,18 +397,24 @@ def _reproduction_section(rows: Sequence[ComparisonRow]) -> str:
     """The summary over (suite, game, agent) pairs, then every iteration, then the flags."""
     summary = [[_esc(s.suite), _esc(s.game), _esc(s.agent), str(s.iterations), str(s.below), str(s.inside),
                 str(s.above), f"{s.last_iteration}", _fmt(s.last_ours), f"{_fmt(s.last_reference_min)}–"
-                f"{_fmt(s.last_reference_max)}", _verdict_cell(s.last_verdict), "⚑" if s.flags else ""]
+                f"{_fmt(s.last_reference_max)}", _esc(s.reference_source or "–"), _verdict_cell(s.last_verdict),
+                "⚑" if s.flags else ""]
                for s in summarize(rows)]
     text = ("<p>Per 1M-frame iteration, the mean training return of the episodes that ended in it, averaged over our "
-            "seeds, against the reference runs' min–max band at the same iteration (Dopamine: 5 runs; "
-            "the summary judges only iterations every seed has finished; "
-            f"{_esc(DOPAMINE_PROTOCOL)}). MinAtar has no shipped reference numbers: its papers publish curves only "
-            "as figures.</p>")
+            "seeds, against the reference's band at the same iteration (the summary judges only iterations every "
+            f"seed has finished). Dopamine ({_esc(DOPAMINE_PROTOCOL)}): {_esc(REFERENCE_BANDS['atari/dopamine'])}. "
+            f"MinAtar <code>experiment=minatar</code> DQN ({_esc(YOUNG_TIAN_PROTOCOL)}): "
+            f"{_esc(REFERENCE_BANDS['minatar/minatar'])}; rows with reference <code>young_tian_figure</code> were "
+            "read off a figure, with the reading uncertainty shown. <code>experiment=minatar_rr</code> has no "
+            "reference (Revisiting Rainbow's figures are not digitized).</p>")
     text += _table([_header(["suite", "game", "agent", "iterations judged", "below", "inside", "above",
-                             "last iteration", "ours", "reference", "verdict", "flag"])], summary)
+                             "last iteration", "ours", "reference", "reference source", "verdict", "flag"])],
+                   summary)
     detail = [[_esc(r.suite), _esc(r.game), _esc(r.agent), str(r.iteration), f"{r.frames_end:,}", _fmt(r.ours_mean),
                f"{_fmt(r.ours_min)}–{_fmt(r.ours_max)}", str(r.seeds), str(r.episodes),
-               f"{_fmt(r.reference_min)}–{_fmt(r.reference_max)}", _fmt(r.reference_mean),
+               f"{_fmt(r.reference_min)}–{_fmt(r.reference_max)}", _fmt(r.reference_mean)
+               + (f" <span class=ci>(read off a figure ± {_fmt(r.reference_read_uncertainty)})</span>"
+                  if r.reference_read_uncertainty > 0 else ""),
                _verdict_cell(r.verdict) + ("" if r.complete else " (partial iteration)")]
               for r in rows]
     text += ("<details><summary>Every iteration</summary>" + _table([_header(
@@ -478,12 +484,20 @@ def render_report(runs: Sequence[Run], root: Path, options: ReportOptions | None
             page.figure(improvement)
     atari_games = sorted({r.game for r in runs if r.is_atari and r.game in GAMES})
     page.add(_published_section(atari_games))
-    dopamine = _dopamine_figure(runs, colors, labels)
+    dopamine = _reference_figure(runs, colors, labels, "atari/dopamine")
     if dopamine is not None:
         page.add(f"<h2 id=dopamine>Dopamine training curves (sticky actions)</h2><p><b>Protocol: "
                  f"{_esc(DOPAMINE_PROTOCOL)}.</b> Source: Dopamine's published baselines "
                  "(<code>baselines/atari/data/*_CNN.json</code>, JAX, Nature CNN).</p>")
         page.figure(dopamine)
+    young_tian = _reference_figure(runs, colors, labels, "minatar/minatar")
+    if young_tian is not None:
+        page.add(f"<h2 id=young_tian>MinAtar: Young &amp; Tian's DQN curves (digitized from their figure)</h2>"
+                 f"<p><b>Protocol: {_esc(YOUNG_TIAN_PROTOCOL)}.</b> Source: github.com/kenjyoung/MinAtar "
+                 "<code>img/learning_curves.gif</code> (arXiv 1903.03176), read off the figure by "
+                 "<code>scripts/digitize_curves.py</code> into <code>analysis/data/minatar_young_tian_dqn.csv</code>: "
+                 "these are not published numbers, each carries its reading uncertainty.</p>")
+        page.figure(young_tian)
     comparison = compare(runs)
     if comparison:
         page.add("<h2 id=reproduction>Reproduction: ours against the reference at equal frames</h2>"

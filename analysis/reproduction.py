@@ -1,15 +1,25 @@
 """Our runs against a published reference at equal frames: per-iteration verdicts and a summary.
 
-The unit of comparison is the reference's own: Dopamine reports, per 1M-frame iteration, the average return
-of the training episodes in that iteration (ε-greedy, ε_train 0.01), 5 runs per agent and game. For every
-(suite, game, agent) we average each of our runs' training episodes that ended inside an iteration, average
-that over our seeds, and set it against the reference runs' minimum, maximum and mean for the same
-iteration: a verdict of `below`, `inside` or `above` the min–max band.
+The unit of comparison is Dopamine's: per 1M-frame iteration, the average return of the training episodes in
+that iteration (ε-greedy), set against the reference runs' band for the same iteration. For every (suite, game,
+agent) we average each of our runs' training episodes that ended inside an iteration, average that over our
+seeds, and give a verdict of `below`, `inside` or `above` the band. The references (`ReferenceCurve`, shared
+with the report's figures and scripts/reproduce.py's curves.png):
 
-Which runs have a reference: Atari runs played under sticky actions without no-op starts (`env/protocol=
-dopamine`, or `machado`, flagged because it plays the full action set) against Dopamine's curves of the same
-agent. MinAtar has no shipped reference numbers (the papers publish curves only as figures): its rows carry
-our numbers with verdict `no reference`.
+- Atari runs played under sticky actions without no-op starts (`env/protocol=dopamine`, or `machado`, flagged
+  because it plays the full action set), suite `atari/dopamine`: Dopamine's curves of the same agent, 5 runs,
+  the band their min–max and the mean theirs at the iteration's end.
+- MinAtar runs of `experiment=minatar` with agent dqn, suite `minatar/minatar`: Young & Tian's DQN curve, which
+  is published only as a figure and was digitized (`analysis/data/minatar_young_tian_dqn.csv`). The reference
+  mean is the digitized 30-run mean averaged over the iteration's frames; the band is that mean ± (one
+  between-run SD + the reading uncertainty), SD = SE·√30: only the mean and its SE are published, and ±1 SD
+  covers ~68% of runs, about what the min–max of Dopamine's 5 runs covers of a new run in expectation,
+  (n−1)/(n+1) = 4/6 (`analysis.reference.young_tian_reference`). Those rows say `reference_source =
+  young_tian_figure` and carry the reading uncertainty. A known difference in what is averaged: their value at
+  frame f is the moving average of the last 100 episodes, ours the mean of the iteration's episodes, so theirs
+  lags ours by up to 100 episodes where the return climbs (Freeway: 100 episodes are 250k frames).
+- `experiment=minatar_rr` (Revisiting Rainbow), suite `minatar/minatar_rr`: its figures are not digitized; its
+  rows carry our numbers with verdict `no reference`.
 
 A run whose config differs from its preset (the experiment named by its `experiment_name`, composed for its
 agent, game and seed) is flagged with the differing keys; run-management keys (budget, threads, device,
@@ -28,7 +38,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from analysis.reference import REFERENCE_AGENT_NAMES, dopamine_curves
+from analysis.reference import (
+    REFERENCE_AGENT_NAMES,
+    ReferenceCurve,
+    dopamine_curves,
+    dopamine_reference,
+    young_tian_curves,
+    young_tian_reference,
+)
 from analysis.runs import Run
 from training.rundir import CONFIG_FILE
 
@@ -44,11 +61,23 @@ KNOWN_DIFFERENCES = {
         "iterations: fixed 1M-frame bins of episode ends; Dopamine's iteration ends with the episode running at "
         "its 250,000th agent step",
     ),
-    "minatar": (
+    "minatar/minatar": (
+        "the reference is read off Young & Tian's figure: its band is the 30-run mean ± (SE·√30 + the reading "
+        "uncertainty); where the SE band hid under the drawn line, the SE used is its upper bound",
+        "Young & Tian's value at frame f is the moving average of the last 100 episodes (it lags where the return "
+        "climbs); ours is the mean of the episodes ending in the iteration",
+        "Seaquest: the figure predates minatar 1.0.11, which changed the game",
+    ),
+    "minatar/minatar_rr": (
         "experiment=minatar_rr Rainbow: Revisiting Rainbow's has noisy layers (with one fixed noise draw, "
         "networks_new.py); ours has none; both explore ε-greedily",
         "experiment=minatar_rr DQN: MSE loss, as four of the five gins; dqn_asterix.gin uses Huber",
     ),
+}
+# What each reference's band is, per suite (the report and curves.png say it beside the band).
+REFERENCE_BANDS = {
+    "atari/dopamine": "the min–max over Dopamine's 5 runs",
+    "minatar/minatar": "the digitized 30-run mean ± (one between-run SD = SE·√30 + the reading uncertainty)",
 }
 # Keys that manage a run rather than define what it learns: never flagged as a departure from the preset.
 RUN_KEYS = ("trainer.total_frames", "trainer.torch_threads", "trainer.device", "trainer.overlap", "trainer.progress",
@@ -75,6 +104,8 @@ class ComparisonRow:
     reference_max: float
     reference_mean: float
     reference_runs: int
+    reference_source: str  # "dopamine", "young_tian_figure" (digitized: see reference_read_uncertainty) or ""
+    reference_read_uncertainty: float  # mean reading error of a digitized reference (in the band); 0 if published
     complete: bool  # every seed trained past the iteration's end (else its mean covers part of it)
     verdict: str
     flags: str
@@ -96,6 +127,7 @@ class SummaryRow:
     last_reference_min: float
     last_reference_max: float
     last_verdict: str
+    reference_source: str
     flags: str
 
 
@@ -162,10 +194,28 @@ def preset_differences(run: Run) -> list[str]:
     return differences
 
 
-def _reference_suite(run: Run) -> str:
+def reference_suite(run: Run) -> str:
+    """The suite a run is compared in: the reference it meets (`atari/dopamine`) or its experiment on MinAtar."""
     if run.is_atari:
         return "atari/dopamine" if run.protocol in REFERENCE_PROTOCOLS else f"atari/{run.protocol}"
-    return run.env_kind if run.env_kind != "minatar" else "minatar"
+    return f"minatar/{run.experiment}" if run.env_kind == "minatar" else run.env_kind
+
+
+def reference_curves(pairs: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], ReferenceCurve]:
+    """The reference of each (suite, game, agent) that has one (see the module docstring)."""
+    pairs = set(pairs)
+    dopamine = {(g, REFERENCE_AGENT_NAMES[a]) for s, g, a in pairs
+                if s == "atari/dopamine" and a in REFERENCE_AGENT_NAMES}
+    curves = dopamine_curves({g for g, _ in dopamine}, {a for _, a in dopamine}) if dopamine else {}
+    minatar = {g for s, g, a in pairs if s == "minatar/minatar" and a == "dqn"}
+    digitized = young_tian_curves(minatar) if minatar else {}
+    references = {}
+    for suite, game, agent in pairs:
+        if suite == "atari/dopamine" and (game, REFERENCE_AGENT_NAMES.get(agent)) in curves:
+            references[(suite, game, agent)] = dopamine_reference(curves[(game, REFERENCE_AGENT_NAMES[agent])])
+        elif suite == "minatar/minatar" and agent == "dqn" and game in digitized:
+            references[(suite, game, agent)] = young_tian_reference(digitized[game])
+    return references
 
 
 def _run_flags(run: Run) -> list[str]:
@@ -180,33 +230,27 @@ def compare(runs: Sequence[Run], iteration_frames: int = ITERATION_FRAMES) -> li
     groups: dict[tuple[str, str, str], list[Run]] = {}
     for run in runs:
         if len(run.train_curve):
-            groups.setdefault((_reference_suite(run), run.game, run.agent), []).append(run)
-    wanted = {(g, REFERENCE_AGENT_NAMES[a]) for (s, g, a) in groups
-              if s == "atari/dopamine" and a in REFERENCE_AGENT_NAMES}
-    reference = dopamine_curves({g for g, _ in wanted}, {a for _, a in wanted}) if wanted else {}
+            groups.setdefault((reference_suite(run), run.game, run.agent), []).append(run)
+    references = reference_curves(groups)
     rows = []
     for (suite, game, agent), group in sorted(groups.items()):
         per_run = [iteration_means(r.train_curve.frames, r.train_curve.values, iteration_frames) for r in group]
         flags = sorted({f for r in group for f in _run_flags(r)})
-        curve = reference.get((game, REFERENCE_AGENT_NAMES.get(agent, ""))) if suite == "atari/dopamine" else None
+        curve = references.get((suite, game, agent)) if iteration_frames == ITERATION_FRAMES else None
         for iteration in sorted({k for means in per_run for k in means}):
             values = [means[iteration][0] for means in per_run if iteration in means]
             episodes = sum(means[iteration][1] for means in per_run if iteration in means)
             frames_end = (iteration + 1) * iteration_frames
-            low = high = mean = float("nan")
+            low = high = mean = read = float("nan")
             reference_runs = 0
-            if curve is not None and iteration_frames == ITERATION_FRAMES:
-                at = np.flatnonzero(curve.frames == frames_end)
-                if len(at):
-                    column = curve.returns[:, at[0]]
-                    column = column[np.isfinite(column)]
-                    low, high, mean, reference_runs = (float(column.min()), float(column.max()), float(column.mean()),
-                                                       len(column))
+            if curve is not None:
+                low, high, mean, read, reference_runs = curve.window(frames_end - iteration_frames, frames_end)
+            source = curve.source if reference_runs else ""
             ours = float(np.mean(values))
             complete = all(r.trained_frames >= frames_end for r in group)
             rows.append(ComparisonRow(suite, game, agent, iteration, frames_end, ours, float(min(values)),
                                       float(max(values)), len(values), episodes, low, high, mean, reference_runs,
-                                      complete, verdict(ours, low, high), "; ".join(flags)))
+                                      source, read, complete, verdict(ours, low, high), "; ".join(flags)))
     return rows
 
 
@@ -224,7 +268,7 @@ def summarize(rows: Iterable[ComparisonRow]) -> list[SummaryRow]:
         counts = {v: sum(r.verdict == v for r in judged) for v in VERDICTS}
         summary.append(SummaryRow(suite, game, agent, len(judged), counts["below"], counts["inside"], counts["above"],
                                   last.iteration, last.ours_mean, last.reference_min, last.reference_max, last.verdict,
-                                  last.flags))
+                                  next((r.reference_source for r in pair if r.reference_source), ""), last.flags))
     return summary
 
 

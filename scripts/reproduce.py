@@ -18,7 +18,9 @@ finished ones.
 `key=value` arguments go to train.py, e.g. the partition) and waits for it.
 
 Then it writes, under --out (default docs/results/<name>): comparison.csv (every iteration: our mean over
-seeds against the reference's min–max and mean, a verdict), summary.csv (one row per game and agent),
+seeds against the reference's band and mean, a verdict; `dopamine`: Dopamine's 5-run min–max; `minatar` DQN:
+Young & Tian's curve digitized from their figure, mean ± (SE·√30 + the reading uncertainty), marked
+`reference_source = young_tian_figure`; `minatar_rr`: no reference), summary.csv (one row per game and agent),
 runs.csv (one row per run) and curves.png (ours against the reference bands), and report.html (the full
 report of these runs, analysis/report.py) next to the runs.
 """
@@ -30,6 +32,7 @@ import csv
 import itertools
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +41,15 @@ from pathlib import Path
 import numpy as np
 
 from analysis.report import render_report
-from analysis.reproduction import ITERATION_FRAMES, ComparisonRow, compare, iteration_means, summarize, write_csv
+from analysis.reproduction import (
+    ITERATION_FRAMES,
+    REFERENCE_BANDS,
+    ComparisonRow,
+    compare,
+    iteration_means,
+    summarize,
+    write_csv,
+)
 from analysis.runs import Run, read_run
 from envs import minatar as minatar_env
 from envs.games import GAMES as ATARI_GAMES
@@ -234,8 +245,9 @@ def _metrics_span_s(run_dir: Path) -> float:
 
 
 def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path) -> Path:
-    """One panel per game: each agent's per-iteration mean (over seeds) against the reference's min–max
-    at the same iteration (a bar, joined by a band across iterations); hollow markers are partial iterations."""
+    """One panel per game: each agent's per-iteration mean (over seeds) against the reference's band at the same
+    iteration (a bar, joined by a band across iterations; what the band is: `REFERENCE_BANDS`); hollow markers
+    are partial iterations."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -269,9 +281,11 @@ def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path
         ax.set_xlabel("frames (end of each 1M-frame iteration)")
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("training return per iteration")
-    reference = any(np.isfinite(r.reference_min) for r in rows)
-    fig.suptitle("ours: line = mean over seeds, dots = seeds, hollow = partial iteration"
-                 + ("\nreference: bar = min–max over its runs at that iteration" if reference else ""), fontsize=9)
+    bands = sorted({REFERENCE_BANDS[r.suite] for r in rows if np.isfinite(r.reference_min)})
+    width = 62 * len(games)  # characters a line of the title holds at fontsize 9
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in [
+        "ours: line = mean over seeds, dots = seeds, hollow = partial iteration",
+        *(f"reference bar at each iteration: {band}" for band in bands)]), fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
@@ -304,7 +318,8 @@ def write_comparison(jobs: Sequence[Job], args: argparse.Namespace) -> int:
     print(f"{'game':<16}{'agent':<10}{'iterations':>11}{'below':>7}{'inside':>7}{'above':>7}  last (ours | reference)")
     for s in summary:
         print(f"{s.game:<16}{s.agent:<10}{s.iterations:>11}{s.below:>7}{s.inside:>7}{s.above:>7}  "
-              f"{s.last_verdict} ({s.last_ours:.3g} | {s.last_reference_min:.3g}–{s.last_reference_max:.3g})"
+              f"{s.last_verdict} ({s.last_ours:.3g} | {s.last_reference_min:.3g}–{s.last_reference_max:.3g}"
+              f"{', read off a figure' if s.reference_source == 'young_tian_figure' else ''})"
               f"{'  ⚑ ' + s.flags if s.flags else ''}")
     print(f"wrote {out}/comparison.csv, summary.csv, runs.csv, curves.png and {report}")
     return 0

@@ -1,6 +1,6 @@
-"""Runs against Dopamine's bands (analysis/reproduction.py): iteration means, verdicts, preset flags and the
+"""Runs against the references' bands (analysis/reproduction.py): iteration means, verdicts, preset flags and the
 summary, on synthetic run dirs whose per-iteration means are chosen below, inside and above the shipped
-reference (Dopamine DQN on Breakout, read from the shipped data)."""
+references (Dopamine DQN on Breakout; Young & Tian's DQN on MinAtar, digitized from their figure)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import csv
 import numpy as np
 import pytest
 
-from analysis.reference import dopamine_curves
+from analysis.reference import YOUNG_TIAN_RUNS, dopamine_curves, young_tian_curves, young_tian_reference
 from analysis.reproduction import NO_REFERENCE, compare, iteration_means, summarize, verdict, write_csv
 from analysis.runs import read_runs
 from tests.analysis.synthetic_runs import write_run
@@ -57,6 +57,7 @@ def test_compare_gives_per_iteration_verdicts_against_dopamine(tmp_path, band):
     assert [(r.iteration, r.verdict) for r in dqn] == [(0, "below"), (1, "inside")]
     for row, k in zip(dqn, (0, 1), strict=True):
         assert row.suite == "atari/dopamine" and row.seeds == 2 and row.episodes == 4 and row.reference_runs == 5
+        assert row.reference_source == "dopamine" and row.reference_read_uncertainty == 0
         assert row.ours_mean == pytest.approx(targets[k])
         assert (row.reference_min, row.reference_max, row.reference_mean) == pytest.approx((low[k], high[k], mean[k]))
         assert row.flags == ""
@@ -79,17 +80,53 @@ def test_a_run_departing_from_its_preset_or_protocol_is_flagged(tmp_path):
     assert rows["c51"].verdict in ("below", "inside", "above")  # still compared with Dopamine's C51
 
 
-def test_minatar_runs_have_no_reference_and_csv_round_trips(tmp_path):
+def test_minatar_rr_runs_have_no_reference_and_csv_round_trips(tmp_path):
     write_run(tmp_path, agent="iqn", game="freeway", seed=0, evals=[], preset="minatar_rr",
               train=_episodes({0: 20.0, 1: 30.0}))
+    write_run(tmp_path, agent="dqn", game="freeway", seed=0, evals=[], preset="minatar_rr",
+              train=_episodes({0: 20.0}))
     rows = compare(read_runs(tmp_path, progress=False))
-    assert [(r.suite, r.verdict) for r in rows] == [("minatar", NO_REFERENCE)] * 2
+    assert [(r.suite, r.agent, r.verdict) for r in rows] == [("minatar/minatar_rr", "dqn", NO_REFERENCE)] + [
+        ("minatar/minatar_rr", "iqn", NO_REFERENCE)] * 2
+    assert all(r.reference_source == "" and r.reference_runs == 0 for r in rows)
     assert summarize(rows)[0].iterations == 0
     path = write_csv(rows, tmp_path / "out" / "comparison.csv")
     read = list(csv.DictReader(path.open()))
-    assert [float(r["ours_mean"]) for r in read] == [20.0, 30.0] and read[0]["reference_min"] == ""
+    assert [float(r["ours_mean"]) for r in read] == [20.0, 20.0, 30.0] and read[0]["reference_min"] == ""
     with pytest.raises(ValueError, match="no rows"):
         write_csv([], tmp_path / "empty.csv")
+
+
+def test_the_digitized_band_is_the_mean_plus_minus_one_sd_and_the_reading_error():
+    curve = young_tian_curves({"breakout"})["breakout"]
+    reference = young_tian_reference(curve)
+    k = int(np.flatnonzero(curve.frames == 2_000_000)[0])
+    sd = curve.se[k] * np.sqrt(30)
+    assert reference.high[k] - curve.mean[k] == pytest.approx(sd + curve.read_uncertainty[k])
+    assert curve.mean[k] - reference.low[k] == pytest.approx(sd + curve.read_uncertainty[k])
+    low, high, mean, read, runs = reference.window(1_000_000, 2_000_000)
+    inside = (curve.frames > 1_000_000) & (curve.frames <= 2_000_000)
+    assert inside.sum() == 20 and runs == YOUNG_TIAN_RUNS and reference.digitized
+    assert (low, high, mean, read) == pytest.approx((reference.low[inside].mean(), reference.high[inside].mean(),
+                                                    curve.mean[inside].mean(), curve.read_uncertainty[inside].mean()))
+    assert np.isnan(reference.window(5_000_000, 6_000_000)[0])  # the figure ends at 5M frames
+
+
+def test_minatar_dqn_runs_are_judged_against_young_and_tian(tmp_path):
+    reference = young_tian_reference(young_tian_curves({"freeway"})["freeway"])
+    (low0, high0, mean0, _, _), (low1, _, mean1, read1, _) = (reference.window(0, 1_000_000),
+                                                                reference.window(1_000_000, 2_000_000))
+    targets = {0: mean0, 1: low1 - 5.0, 5: 40.0}  # at the reference, far below it, past the figure's 5M frames
+    write_run(tmp_path, agent="dqn", game="freeway", seed=0, evals=[], preset="minatar", train=_episodes(targets))
+    rows = compare(read_runs(tmp_path, progress=False))
+    assert [(r.suite, r.iteration, r.verdict) for r in rows] == [
+        ("minatar/minatar", 0, "inside"), ("minatar/minatar", 1, "below"), ("minatar/minatar", 5, NO_REFERENCE)]
+    first, second, _ = rows
+    assert (first.reference_min, first.reference_max, first.reference_mean) == pytest.approx((low0, high0, mean0))
+    assert second.reference_mean == pytest.approx(mean1) and second.reference_read_uncertainty == pytest.approx(read1)
+    assert first.reference_source == "young_tian_figure" and first.reference_runs == YOUNG_TIAN_RUNS
+    assert 45 < mean1 < 52  # Freeway DQN is near 50 through 1M-2M frames in the figure
+    assert summarize(rows)[0].reference_source == "young_tian_figure"
 
 
 def test_an_iteration_not_every_seed_finished_is_shown_but_not_judged(tmp_path, band):
@@ -99,3 +136,18 @@ def test_an_iteration_not_every_seed_finished_is_shown_but_not_judged(tmp_path, 
     assert [(r.iteration, r.complete, r.verdict) for r in rows] == [(0, True, "below"), (1, False, "above")]
     (summary,) = summarize(rows)
     assert (summary.iterations, summary.below, summary.above, summary.last_iteration) == (1, 1, 0, 0)
+
+
+def test_the_report_draws_young_and_tian_behind_minatar_runs_and_not_behind_minatar_rr(tmp_path):
+    from analysis.report import _reference_figure
+
+    write_run(tmp_path, agent="dqn", game="breakout", seed=0, evals=[], preset="minatar",
+              train=_episodes({0: 5.0, 1: 9.0}))
+    write_run(tmp_path, agent="dqn", game="freeway", seed=0, evals=[], preset="minatar_rr", train=_episodes({0: 5.0}))
+    runs = read_runs(tmp_path, progress=False)
+    labels = {run.group: run.agent for run in runs}
+    figure = _reference_figure(runs, {"dqn": "#1f77b4"}, labels, "minatar/minatar")
+    names = {trace.name for trace in figure.data}
+    assert "Young & Tian DQN (digitized)" in names and "dqn" in names
+    assert [a["text"] for a in figure.layout.annotations] == ["breakout"]
+    assert _reference_figure(runs, {"dqn": "#1f77b4"}, labels, "atari/dopamine") is None
