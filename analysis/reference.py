@@ -32,6 +32,7 @@ DOPAMINE_PROTOCOL = ("sticky actions 0.25, no no-op starts, the minimal action s
                      "average training return per 1M-frame iteration, 5 runs; Dopamine's QR-DQN, IQN and Rainbow use "
                      "3-step returns, its QR-DQN and Rainbow also prioritized replay (experiment=dopamine)")
 YOUNG_TIAN_RUNS = 30
+YOUNG_TIAN_WINDOW_EPISODES = 100  # their y axis: "moving average of returns over 100 episodes"
 YOUNG_TIAN_PROTOCOL = ("MinAtar defaults (sticky actions 0.1, difficulty ramping, all 6 actions), Young & Tian's DQN "
                        "(examples/dqn.py, experiment=minatar); the moving average of the last 100 training returns, "
                        "mean and SE over 30 runs, read off their figure (img/learning_curves.gif, arXiv 1903.03176); "
@@ -160,7 +161,10 @@ def young_tian_curves(games: set[str] | None = None) -> dict[str, DigitizedCurve
 @dataclass(frozen=True)
 class ReferenceCurve:
     """A reference as the comparison uses it: `mean`, `low` and `high` at `frames[T]` from `runs[T]` runs;
-    `read_uncertainty[T]` is zero for numbers published as numbers and the reading error for a digitized figure."""
+    `read_uncertainty[T]` is zero for numbers published as numbers and the reading error for a digitized figure.
+    `moving_average_episodes` says what the reference averages, so that ours is computed the same way: 0, the
+    mean return of the episodes that ended in each iteration (Dopamine's); W > 0, at each of `frames` the mean of
+    the last W episodes, averaged over the iteration's points (a figure of a moving average)."""
 
     name: str
     source: str
@@ -170,6 +174,7 @@ class ReferenceCurve:
     high: np.ndarray
     runs: np.ndarray
     read_uncertainty: np.ndarray
+    moving_average_episodes: int = 0
 
     @property
     def digitized(self) -> bool:
@@ -206,4 +211,4 @@ def young_tian_reference(curve: DigitizedCurve) -> ReferenceCurve:
     half = curve.se * np.sqrt(curve.runs) + curve.read_uncertainty
     return ReferenceCurve(f"Young & Tian {curve.agent} (digitized)", "young_tian_figure", curve.frames, curve.mean,
                           curve.mean - half, curve.mean + half, np.full(len(curve.frames), curve.runs),
-                          curve.read_uncertainty)
+                          curve.read_uncertainty, YOUNG_TIAN_WINDOW_EPISODES)

@@ -15,9 +15,10 @@ with the report's figures and scripts/reproduce.py's curves.png):
   between-run SD + the reading uncertainty), SD = SE·√30: only the mean and its SE are published, and ±1 SD
   covers ~68% of runs, about what the min–max of Dopamine's 5 runs covers of a new run in expectation,
   (n−1)/(n+1) = 4/6 (`analysis.reference.young_tian_reference`). Those rows say `reference_source =
-  young_tian_figure` and carry the reading uncertainty. A known difference in what is averaged: their value at
-  frame f is the moving average of the last 100 episodes, ours the mean of the iteration's episodes, so theirs
-  lags ours by up to 100 episodes where the return climbs (Freeway: 100 episodes are 250k frames).
+  young_tian_figure` and carry the reading uncertainty. Their value at frame f is the mean of the last 100
+  episodes, so ours is computed the same way (`moving_average_means`: our trailing 100-episode mean at the
+  figure's points, averaged over the iteration), not as the iteration's episode mean, which early in training
+  weighs the many short episodes of a poor policy far more than a frame-indexed curve does.
 - `experiment=minatar_rr` (Revisiting Rainbow), suite `minatar/minatar_rr`: its figures are not digitized; its
   rows carry our numbers with verdict `no reference`.
 
@@ -64,8 +65,8 @@ KNOWN_DIFFERENCES = {
     "minatar/minatar": (
         "the reference is read off Young & Tian's figure: its band is the 30-run mean ± (SE·√30 + the reading "
         "uncertainty); where the SE band hid under the drawn line, the SE used is its upper bound",
-        "Young & Tian's value at frame f is the moving average of the last 100 episodes (it lags where the return "
-        "climbs); ours is the mean of the episodes ending in the iteration",
+        "Young & Tian plot, at frame f, the mean of the last 100 episodes; ours is computed the same way at their "
+        "points (a single run's 100-episode mean, against a mean over 30 runs)",
         "Seaquest: the figure predates minatar 1.0.11, which changed the game",
     ),
     "minatar/minatar_rr": (
@@ -141,6 +142,45 @@ def iteration_means(frames: np.ndarray, returns: np.ndarray, iteration_frames: i
         return {}
     bins = np.maximum(frames - 1, 0) // iteration_frames
     return {int(k): (float(returns[bins == k].mean()), int((bins == k).sum())) for k in np.unique(bins)}
+
+
+def moving_average_means(frames: np.ndarray, returns: np.ndarray, at_frames: np.ndarray, window_episodes: int,
+                         trained_frames: int, iteration_frames: int = ITERATION_FRAMES) -> dict[int, float]:
+    """`{iteration: mean}` of a run's trailing moving average, as a figure of "the moving average of returns over
+    `window_episodes` episodes" plots it: at each point f of `at_frames` that the run reached (f ≤ trained_frames),
+    the mean return of the last `window_episodes` episodes that ended by f (all of them while fewer have ended;
+    none yet: no value), averaged over the points in each iteration (k·I, (k+1)·I]."""
+    order = np.argsort(np.asarray(frames, dtype=np.int64), kind="stable")
+    ends = np.asarray(frames, dtype=np.int64)[order]
+    summed = np.concatenate([[0.0], np.cumsum(np.asarray(returns, dtype=np.float64)[order])])
+    points = np.asarray(at_frames, dtype=np.int64)
+    points = points[points <= trained_frames]
+    ended = np.searchsorted(ends, points, side="right")
+    first = np.maximum(ended - window_episodes, 0)
+    keep = ended > 0
+    values = (summed[ended[keep]] - summed[first[keep]]) / (ended[keep] - first[keep])
+    iterations = (points[keep] - 1) // iteration_frames
+    return {int(k): float(values[iterations == k].mean()) for k in np.unique(iterations)}
+
+
+def run_iteration_values(run: Run, curve: ReferenceCurve | None, iteration_frames: int = ITERATION_FRAMES,
+                         ) -> dict[int, tuple[float, int]]:
+    """`{iteration: (our value, episodes ended in it)}` of one run, computed as `curve` computes its own (see
+    `ReferenceCurve.moving_average_episodes`): the iteration's episode mean, or, against a moving-average figure,
+    `moving_average_means` over the figure's points; iterations the figure does not reach keep the episode
+    mean."""
+    means = iteration_means(run.train_curve.frames, run.train_curve.values, iteration_frames)
+    if curve is None or not curve.moving_average_episodes:
+        return means
+    smoothed = moving_average_means(run.train_curve.frames, run.train_curve.values, curve.frames,
+                                    curve.moving_average_episodes, run.trained_frames, iteration_frames)
+    return {k: (smoothed.get(k, mean), episodes) for k, (mean, episodes) in means.items()}
+
+
+def runs_iteration_values(runs: Sequence[Run]) -> list[dict[int, tuple[float, int]]]:
+    """`run_iteration_values` of each run against its own reference (for per-run tables and figures)."""
+    references = reference_curves({(reference_suite(r), r.game, r.agent) for r in runs})
+    return [run_iteration_values(r, references.get((reference_suite(r), r.game, r.agent))) for r in runs]
 
 
 def verdict(value: float, low: float, high: float) -> str:
@@ -234,9 +274,9 @@ def compare(runs: Sequence[Run], iteration_frames: int = ITERATION_FRAMES) -> li
     references = reference_curves(groups)
     rows = []
     for (suite, game, agent), group in sorted(groups.items()):
-        per_run = [iteration_means(r.train_curve.frames, r.train_curve.values, iteration_frames) for r in group]
-        flags = sorted({f for r in group for f in _run_flags(r)})
         curve = references.get((suite, game, agent)) if iteration_frames == ITERATION_FRAMES else None
+        per_run = [run_iteration_values(r, curve, iteration_frames) for r in group]
+        flags = sorted({f for r in group for f in _run_flags(r)})
         for iteration in sorted({k for means in per_run for k in means}):
             values = [means[iteration][0] for means in per_run if iteration in means]
             episodes = sum(means[iteration][1] for means in per_run if iteration in means)

@@ -46,7 +46,7 @@ from analysis.reproduction import (
     REFERENCE_BANDS,
     ComparisonRow,
     compare,
-    iteration_means,
+    runs_iteration_values,
     summarize,
     write_csv,
 )
@@ -217,10 +217,10 @@ def run_slurm(args: argparse.Namespace) -> int:
 
 
 def run_summaries(runs: Sequence[Run]) -> list[dict[str, object]]:
-    """One row per run: where it stands, its episodes and its per-iteration mean training returns."""
+    """One row per run: where it stands, its episodes and its per-iteration training returns (computed as its
+    reference computes its own: `analysis.reproduction.run_iteration_values`)."""
     rows = []
-    for run in runs:
-        means = iteration_means(run.train_curve.frames, run.train_curve.values)
+    for run, means in zip(runs, runs_iteration_values(runs), strict=True):
         times = _metrics_span_s(run.path)
         rows.append({"agent": run.agent, "game": run.game, "seed": run.seed, "status": run.status or "",
                      "frames": run.trained_frames, "episodes": len(run.train_curve),
@@ -257,6 +257,7 @@ def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path
     agents = sorted({r.agent for r in rows})
     fig, axes = plt.subplots(1, len(games), figsize=(5 * len(games), 4.2), squeeze=False)
     colors = dict(zip(agents, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    values = runs_iteration_values(runs)
     for ax, game in zip(axes[0], games, strict=True):
         for agent in agents:
             mine = sorted((r for r in rows if r.game == game and r.agent == agent), key=lambda r: r.iteration)
@@ -273,8 +274,9 @@ def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path
             for row in mine:
                 ax.plot(row.frames_end, row.ours_mean, "o", color=color,
                         markerfacecolor=color if row.complete else "none")
-            for run in (r for r in runs if r.game == game and r.agent == agent):
-                means = iteration_means(run.train_curve.frames, run.train_curve.values)
+            for run, means in zip(runs, values, strict=True):
+                if (run.game, run.agent) != (game, agent):
+                    continue
                 ax.plot([(k + 1) * ITERATION_FRAMES for k in sorted(means)], [means[k][0] for k in sorted(means)],
                         ".", color=color, alpha=0.5)
         ax.set_title(game)

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from analysis.reference import YOUNG_TIAN_RUNS, dopamine_curves, young_tian_curves, young_tian_reference
-from analysis.reproduction import NO_REFERENCE, compare, iteration_means, summarize, verdict, write_csv
+from analysis.reproduction import (
+    NO_REFERENCE,
+    compare,
+    iteration_means,
+    moving_average_means,
+    summarize,
+    verdict,
+    write_csv,
+)
 from analysis.runs import read_runs
 from tests.analysis.synthetic_runs import write_run
 
@@ -112,16 +120,39 @@ def test_the_digitized_band_is_the_mean_plus_minus_one_sd_and_the_reading_error(
     assert np.isnan(reference.window(5_000_000, 6_000_000)[0])  # the figure ends at 5M frames
 
 
+def test_moving_average_means_by_hand():
+    frames = np.array([10, 20, 30, 40, 120, 130])
+    returns = np.array([1.0, 2.0, 3.0, 4.0, 10.0, 20.0])
+    # window 2 at points 5 (no episode yet), 25 (1, 2), 50 (3, 4), 100 (3, 4), 125 (4, 10), 150 (10, 20; unreached)
+    means = moving_average_means(frames, returns, np.array([5, 25, 50, 100, 125, 150]), window_episodes=2,
+                                 trained_frames=140, iteration_frames=100)
+    assert means == pytest.approx({0: (1.5 + 3.5 + 3.5) / 3, 1: 7.0})
+    assert moving_average_means(frames, returns, np.array([25]), 100, 140, 100) == pytest.approx({0: 1.5})  # all so far
+
+
+def _steady_episodes(iteration_returns: dict[int, float], per_iteration: int = 1000) -> list[tuple[int, float]]:
+    """`per_iteration` equally spaced episodes in each iteration, all with that iteration's return."""
+    step = 1_000_000 // per_iteration
+    return [(k * 1_000_000 + step * (i + 1), value) for k, value in iteration_returns.items()
+            for i in range(per_iteration)]
+
+
 def test_minatar_dqn_runs_are_judged_against_young_and_tian(tmp_path):
     reference = young_tian_reference(young_tian_curves({"freeway"})["freeway"])
     (low0, high0, mean0, _, _), (low1, _, mean1, read1, _) = (reference.window(0, 1_000_000),
                                                                 reference.window(1_000_000, 2_000_000))
     targets = {0: mean0, 1: low1 - 5.0, 5: 40.0}  # at the reference, far below it, past the figure's 5M frames
-    write_run(tmp_path, agent="dqn", game="freeway", seed=0, evals=[], preset="minatar", train=_episodes(targets))
+    write_run(tmp_path, agent="dqn", game="freeway", seed=0, evals=[], preset="minatar",
+              train=_steady_episodes(targets))
     rows = compare(read_runs(tmp_path, progress=False))
     assert [(r.suite, r.iteration, r.verdict) for r in rows] == [
         ("minatar/minatar", 0, "inside"), ("minatar/minatar", 1, "below"), ("minatar/minatar", 5, NO_REFERENCE)]
-    first, second, _ = rows
+    first, second, last = rows
+    # ours as their figure computes it: the last 100 episodes at each 50k-frame point, averaged over the iteration;
+    # at 1.05M half of them are iteration 0's, from 1.1M on all are iteration 1's; past 5M the episode mean
+    assert first.ours_mean == pytest.approx(mean0)
+    assert second.ours_mean == pytest.approx(targets[1] - (targets[1] - mean0) / 40)
+    assert last.ours_mean == pytest.approx(40.0) and second.episodes == 1000
     assert (first.reference_min, first.reference_max, first.reference_mean) == pytest.approx((low0, high0, mean0))
     assert second.reference_mean == pytest.approx(mean1) and second.reference_read_uncertainty == pytest.approx(read1)
     assert first.reference_source == "young_tian_figure" and first.reference_runs == YOUNG_TIAN_RUNS
