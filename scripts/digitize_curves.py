@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.reference import YOUNG_TIAN_RUNS, DigitizedCurve
+
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "analysis" / "data" / "minatar_young_tian_dqn.csv"
 SOURCE = "Young & Tian 2019 (arXiv 1903.03176), github.com/kenjyoung/MinAtar img/learning_curves.gif, digitized"
@@ -211,22 +213,11 @@ def trace_curve(t: np.ndarray, distance: np.ndarray, frame: Frame, tolerance: fl
     return Trace(columns, centre, half, band_half, shows)
 
 
-@dataclass(frozen=True)
-class Curve:
-    """A digitized curve on `frames`: value, SE (an upper bound where `se_upper_bound`), reading uncertainty, and
-    `hidden` where the line lay under another agent's and the value is interpolated across the gap."""
-
-    frames: np.ndarray
-    mean: np.ndarray
-    se: np.ndarray
-    se_upper_bound: np.ndarray
-    read_uncertainty: np.ndarray
-    hidden: np.ndarray
-
-
-def to_data(trace: Trace, x_axis: Axis, y_axis: Axis, frames: np.ndarray) -> Curve:
-    """The trace in data units on `frames`, interpolated linearly between the columns where it was read. Inside
-    a hidden stretch the reading uncertainty adds half the change across it."""
+def to_data(trace: Trace, x_axis: Axis, y_axis: Axis, frames: np.ndarray, game: str,
+            agent: str = "DQN") -> DigitizedCurve:
+    """The trace of `agent` on `game` in data units on `frames`, interpolated linearly between the columns where it
+    was read: the SE is an upper bound where the band hid under the line, and inside a hidden stretch the reading
+    uncertainty adds half the change across it."""
     seen = np.isfinite(trace.centre)
     columns, centre = trace.columns[seen], trace.centre[seen]
     x = np.asarray(x_axis.value(columns))
@@ -246,11 +237,11 @@ def to_data(trace: Trace, x_axis: Axis, y_axis: Axis, frames: np.ndarray) -> Cur
     vertical_half = line_half * np.hypot(1.0, slope)  # a line of slope s is √(1+s²) times taller
     se = (at(trace.band_half[seen]) - at(trace.half_width[seen]) + at(vertical_half)) * dy
     shows = at(trace.band_shows[seen].astype(np.float64)) > 0.5
-    return Curve(frames, at(mean), se, ~shows, uncertainty, hidden)
+    return DigitizedCurve(agent, game, frames, at(mean), se, ~shows, uncertainty, hidden, YOUNG_TIAN_RUNS)
 
 
 def read_panel(image: np.ndarray, panel: Panel, rgb: Sequence[int] = DQN_RGB,
-               frames: np.ndarray = GRID_FRAMES) -> tuple[Curve, Trace, Frame, Axis, Axis]:
+               frames: np.ndarray = GRID_FRAMES) -> tuple[DigitizedCurve, Trace, Frame, Axis, Axis]:
     """Calibrate one panel from its ticks and read the curve drawn in `rgb` on `frames`."""
     dark = image.max(axis=-1) < DARK_MAX
     frame = find_frame(dark, panel.box)
@@ -259,25 +250,26 @@ def read_panel(image: np.ndarray, panel: Panel, rgb: Sequence[int] = DQN_RGB,
     y_axis = fit_axis(ys, panel.y_ticks)
     t, distance = line_white_position(image, rgb)
     trace = trace_curve(t, distance, frame)
-    return to_data(trace, x_axis, y_axis, frames), trace, frame, x_axis, y_axis
+    return to_data(trace, x_axis, y_axis, frames, panel.game), trace, frame, x_axis, y_axis
 
 
-def write_rows(curves: dict[str, Curve], path: Path, agent: str = "DQN") -> Path:
+def write_rows(curves: Sequence[DigitizedCurve], path: Path) -> Path:
     """`game,agent,frames,return_mean,return_se,se_upper_bound,read_uncertainty,hidden,source` rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["game", "agent", "frames", "return_mean", "return_se", "se_upper_bound", "read_uncertainty",
                          "hidden", "source"])
-        for game, curve in curves.items():
+        for curve in curves:
             for k, frames in enumerate(curve.frames):
-                writer.writerow([game, agent, int(frames), f"{curve.mean[k]:.3f}", f"{curve.se[k]:.3f}",
+                writer.writerow([curve.game, curve.agent, int(frames), f"{curve.mean[k]:.3f}", f"{curve.se[k]:.3f}",
                                  str(bool(curve.se_upper_bound[k])).lower(), f"{curve.read_uncertainty[k]:.3f}",
                                  str(bool(curve.hidden[k])).lower(), SOURCE])
     return path
 
 
-def check_figure(image: np.ndarray, readings: dict[str, tuple[Curve, Trace, Frame, Axis, Axis]], path: Path) -> Path:
+def check_figure(image: np.ndarray, readings: dict[str, tuple[DigitizedCurve, Trace, Frame, Axis, Axis]],
+                 path: Path) -> Path:
     """The figure at full resolution with each grid reading drawn over it (a red dot at the value, a magenta bar
     over ±SE), to check by eye."""
     from PIL import Image, ImageDraw
@@ -307,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"expected the 3038×1629 figure the panel boxes were found on; got {image.shape[1]}×"
                      f"{image.shape[0]}")
     readings = {panel.game: read_panel(image, panel) for panel in PANELS}
-    write_rows({game: reading[0] for game, reading in readings.items()}, args.out)
+    write_rows([reading[0] for reading in readings.values()], args.out)
     for game, (curve, trace, *_) in readings.items():
         hidden = np.isnan(trace.centre).mean()
         print(f"{game:<15} columns hidden {hidden:.1%}; at 1M {curve.mean[19]:.2f} ± SE {curve.se[19]:.2f}, "
