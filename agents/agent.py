@@ -20,13 +20,14 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
+from agents.cuda_graph import GraphedUpdate, set_capturable
 from agents.heads import Head, ReturnDist, gather_action
 from agents.taus import TauSampler
 
 __all__ = ["TransitionBatch", "OptimizerSpec", "OPTIMIZERS", "COMPILE_MODES", "QNetwork", "Agent"]
 
 OPTIMIZERS = ("adam", "rmsprop")
-COMPILE_MODES = ("none", "optimizer", "update")
+COMPILE_MODES = ("none", "optimizer", "update", "graph")
 
 
 class TransitionBatch(Protocol):
@@ -74,16 +75,18 @@ class OptimizerSpec:
         if self.name not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer '{self.name}'; valid: {', '.join(OPTIMIZERS)}")
 
-    def build(self, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-        """A torch optimizer over `params`."""
+    def build(self, params: Iterable[nn.Parameter], capturable: bool = False) -> torch.optim.Optimizer:
+        """A torch optimizer over `params`; `capturable` keeps its step counts on the device so that
+        its step can run inside a CUDA graph (`agents/cuda_graph.py`)."""
         params = list(params)
         if self.name == "adam":
             fused = self.fused
             if fused is None:
                 fused = all(p.device.type in ("cpu", "cuda") for p in params)
-            return torch.optim.Adam(params, lr=self.lr, eps=self.eps, fused=fused)
+            return torch.optim.Adam(params, lr=self.lr, eps=self.eps, fused=fused, capturable=capturable)
         return torch.optim.RMSprop(
-            params, lr=self.lr, alpha=self.alpha, eps=self.eps, centered=self.centered, foreach=True
+            params, lr=self.lr, alpha=self.alpha, eps=self.eps, centered=self.centered, foreach=True,
+            capturable=capturable,
         )
 
 
@@ -129,9 +132,12 @@ class Agent:
                 the 6.4 MB fc layer).
             "update": the optimizer steps and the forward passes, target and loss (the backward
                 runs the graph AOTAutograd derived).
-            Same results as eager up to float rounding (tests/agents/test_fast_paths.py); the first
-            update pays the compilation (seconds to tens of seconds on CPU; inductor needs a C++
-            compiler there). See BENCHMARKS.md for where each mode pays.
+            "graph" (CUDA only): the whole eager update captured as one CUDA graph and replayed with
+                one launch (`agents/cuda_graph.py`); the first update pays the capture.
+            Same results as eager up to float rounding (tests/agents/test_fast_paths.py,
+            tests/agents/test_cuda_graph.py); the first update pays the compilation (seconds to tens
+            of seconds on CPU; inductor needs a C++ compiler there). See BENCHMARKS.md and
+            BENCHMARKS-GPU.md for where each mode pays.
         compile_backend: the `torch.compile` backend ("inductor"; tests use "aot_eager", which
             traces the same graphs without generating code).
     """
@@ -171,23 +177,34 @@ class Agent:
             and params[0].device.type in ("cpu", "cuda")
             for name, params in groups.items()
         }
+        if compile not in COMPILE_MODES:
+            raise ValueError(f"unknown compile mode '{compile}'; valid: {', '.join(COMPILE_MODES)}")
+        if compile == "graph" and self.device.type != "cuda":
+            raise ValueError(f"compile mode 'graph' captures the update as a CUDA graph and needs a CUDA device; "
+                             f"this agent is on {self.device}")
+        if compile == "graph" and not network.head.graph_capturable:
+            raise ValueError(f"compile mode 'graph': the {type(network.head).__name__}'s update cannot be captured "
+                             "as a CUDA graph; use compile 'none', 'optimizer' or 'update'")
+        self.compile_mode = compile
         self.optimizers: dict[str, torch.optim.Optimizer] = {
-            name: optimizers[name].build(params) for name, params in groups.items()
+            name: optimizers[name].build(params, capturable=compile == "graph") for name, params in groups.items()
         }
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
         self.tau_sampler = TauSampler(seed, self.device)
         self.num_updates = 0
-        if compile not in COMPILE_MODES:
-            raise ValueError(f"unknown compile mode '{compile}'; valid: {', '.join(COMPILE_MODES)}")
-        self.compile_mode = compile
         self._losses_fn = (
             torch.compile(self._losses, backend=compile_backend, dynamic=False) if compile == "update" else self._losses
         )
         self._optimizer_steps = {
-            name: _compiled_step(optimizer, compile_backend) if compile != "none" else optimizer.step
+            name: _compiled_step(optimizer, compile_backend) if compile in ("optimizer", "update") else optimizer.step
             for name, optimizer in self.optimizers.items()
         }
+        self._graphed_update = (
+            GraphedUpdate(self._update_step, list(self.online.parameters()), list(self.optimizers.values()),
+                          self.device)
+            if compile == "graph" else None
+        )
 
     @property
     def head(self) -> Head:
@@ -236,9 +253,28 @@ class Agent:
         online_taus = self._taus(batch_size, "online")
         target_taus = self._taus(batch_size, "target")
         act_taus = self._taus(batch_size, "act")
+        update_step = self._graphed_update or self._update_step
+        metrics = update_step(batch.obs, batch.action, batch.reward, batch.discount, batch.next_obs, batch.weight,
+                              online_taus, target_taus, act_taus)
+        self.num_updates += 1
+        return metrics
+
+    def _update_step(
+        self,
+        obs: Tensor,
+        action: Tensor,
+        reward: Tensor,
+        discount: Tensor,
+        next_obs: Tensor,
+        weight: Tensor,
+        online_taus: Tensor | None,
+        target_taus: Tensor | None,
+        act_taus: Tensor | None,
+    ) -> dict[str, Tensor]:
+        """Losses, backward, clipping and every optimizer's step on plain tensors (what `update`
+        returns), free of host syncs so that `GraphedUpdate` can capture it."""
         group_losses, main_per_sample, q_mean = self._losses_fn(
-            batch.obs, batch.action, batch.reward, batch.discount, batch.next_obs, batch.weight,
-            online_taus, target_taus, act_taus,
+            obs, action, reward, discount, next_obs, weight, online_taus, target_taus, act_taus,
         )
         self._zero_grads()
         total_loss = None
@@ -255,7 +291,6 @@ class Agent:
             metrics[f"{prefix}grad_norm"] = grad_norm.detach()
         metrics["q_mean"] = q_mean
         metrics["priorities"] = main_per_sample
-        self.num_updates += 1
         return metrics
 
     def _losses(
@@ -356,6 +391,9 @@ class Agent:
         self.target.load_state_dict(state["target"])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
+            set_capturable(opt, self.compile_mode == "graph")
+        if self._graphed_update is not None:
+            self._graphed_update.reset()
         self.generator.set_state(state["generator"].cpu())
         if state["tau_sampler"] is not None:
             self.tau_sampler.load_state_dict(state["tau_sampler"])

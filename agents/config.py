@@ -251,5 +251,6 @@ class AgentConfig:
     epsilon: EpsilonConfig = field(default_factory=EpsilonConfig)
     eval_epsilon: float = 0.05
     # torch.compile: "none" | "optimizer" (the optimizer steps) | "update" (steps, forwards and loss);
+    # "graph": the whole update as one CUDA graph (CUDA only);
     # see Agent's `compile` and BENCHMARKS.md for where each pays
     compile: str = "none"

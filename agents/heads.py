@@ -136,6 +136,10 @@ class Head(nn.Module):
     forward), so buffers such as a C51 support are read from the online head.
     """
 
+    graph_capturable: bool = True
+    """Whether its update can run inside a CUDA graph (`agent.compile=graph`): no op that the capture
+    refuses (host syncs, or library calls such as MAGMA's batched solves that allocate as they run)."""
+
     def forward(self, features: Tensor, taus: Tensor | None = None) -> ReturnDist:  # required
         """features [B, F] (+ taus [B, N] for sampled-fraction heads) -> ReturnDist, values [B, A, N]."""
         raise NotImplementedError
@@ -552,6 +556,8 @@ class ExpectileHead(MidpointStatisticsHead):
     the 0.5-expectile is the mean, so q_values() is the exact Q(s, a), which is why N must be odd.
     `values` are statistics (expectiles), not atoms; `neuro.dopamine.decoding` turns them into a distribution.
     """
+
+    graph_capturable = False  # the imputation's batched Cholesky solve (MAGMA on CUDA) refuses capture
 
     def __init__(
         self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False,

@@ -21,8 +21,9 @@ Measured in one invocation, on one machine, with a progress bar (scripts/bench_m
   Stable-Baselines3 DQN, sb3-contrib QR-DQN, Tianshou C51, QR-DQN, IQN and FQF — each a driver
   process (scripts/bench_drivers/), ours in this venv, the peers in `.bench-venv/` (scripts/bench_peers.py),
   alternating ours and theirs (the order flips every repeat) over `--repeats` repeats so machine drift cancels;
-- on a CUDA machine: update and act time per agent on the GPU, end-to-end frames/s with 8 and 64 envs
-  (and IQN with `agent.compile=update` at 64) and the projected wall-clock of 200M frames per agent;
+- on a CUDA machine: update and act time per agent on the GPU (the update eager and as one CUDA graph,
+  `agent.compile=graph`), end-to-end frames/s with 8 and 64 envs (and IQN with `agent.compile=update`
+  and `graph` at 64) and the projected wall-clock of 200M frames per agent;
   `--gpu-only` measures just these (scripts/offline_wheels.sh fetches what an offline GPU box lacks).
 
 Rendered by scripts/bench_report.py: medians with their spread (min–max over repeats or calls), the ratio

@@ -41,7 +41,8 @@ OURS_E2E_OVERRIDES = [f"agent.compile={OURS_COMPILE}"]
 COMPILE_MODES = ("none", "optimizer", "update")
 MULTI_ENV = 8  # our second end-to-end setting: 8 envs (2 updates per vector step)
 GPU_ENVS = (8, 64)  # the GPU end-to-end runs of every agent, eager
-GPU_COMPILED = (("iqn", "update", 64),)  # and these (agent, agent.compile, envs): the target agent, compiled
+GPU_COMPILED = (("iqn", "update", 64), ("iqn", "graph", 64))  # and these (agent, agent.compile, envs): the target
+GPU_UPDATE_MODES = ("graph",)  # the agent.compile modes whose update is also timed for every agent on a GPU (CUDA only)
 
 
 @dataclass(frozen=True)
@@ -310,9 +311,14 @@ def measure_gpu(agents: list[str], plan: Plan, results: Results, bar: tqdm, devi
     envs) runs) on `device` (CUDA; tests pass the CPU), into `results.gpu`. A failed run becomes a note."""
     device = device or torch.device("cuda")
     setups = update_setups(agents, device)
-    for agent, mode, _ in compiled:
-        if agent in agents:
+    extra = [(agent, mode) for mode in GPU_UPDATE_MODES if device.type == "cuda" for agent in agents]
+    extra += [(agent, mode) for agent, mode, _ in compiled if agent in agents and (agent, mode) not in extra]
+    for agent, mode in extra:
+        try:
             setups.update(update_setups([agent], device, mode))
+        except Exception as error:  # one mode failing must not lose the other figures
+            results.notes.append(f"GPU update {update_label(agent, mode)} failed: {type(error).__name__}: "
+                                 f"{str(error)[-600:]}")
     gpu_results = Results()
     measure_updates(setups, plan, gpu_results, list(env_counts), device, bar)
     results.gpu["update_ms"] = gpu_results.update_ms

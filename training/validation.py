@@ -56,6 +56,13 @@ def unknown_override_error(error: ConfigCompositionException) -> ConfigError | N
     return ConfigError(unknown_key_message(cause.full_key, valid, OmegaConf.get_type(node)))
 
 
+def _device_type(name: str) -> str:
+    """The device type `trainer.device` names ("auto": cuda when torch sees a GPU, else cpu)."""
+    from training.device import resolve_device
+
+    return resolve_device(name).type if name == "auto" else name.split(":")[0]
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
@@ -63,7 +70,7 @@ def _require(condition: bool, message: str) -> None:
 
 def validate_config(cfg: TrainConfig) -> None:
     """Raise ConfigError on the first value that cannot work (see the module docstring)."""
-    from agents import ATARI_TORSOS, TORSOS
+    from agents import ATARI_TORSOS, HEADS, TORSOS
     from agents.agent import COMPILE_MODES, OPTIMIZERS
     from envs import ENV_KINDS
     from envs.games import get_game
@@ -102,6 +109,13 @@ def validate_config(cfg: TrainConfig) -> None:
              f"trainer.overlap: unknown setting '{trainer.overlap}'; valid: auto, on, off")
     _require(agent.compile in COMPILE_MODES,
              f"agent.compile: unknown mode '{agent.compile}'; valid: {', '.join(COMPILE_MODES)}")
+    _require(agent.compile != "graph" or agent.head.kind not in HEADS or HEADS[agent.head.kind].graph_capturable,
+             f"agent.compile=graph: the {agent.head.kind} head's update cannot be captured as a CUDA graph; "
+             "use agent.compile=none, optimizer or update")
+    _require(agent.compile != "graph" or _device_type(trainer.device) == "cuda",
+             f"agent.compile=graph captures the update as a CUDA graph and needs a CUDA device, but "
+             f"trainer.device={trainer.device} is {_device_type(trainer.device)}; use agent.compile=none "
+             f"(or optimizer/update) on a CPU")
     _require(agent.torso in TORSOS,
              f"agent.torso: unknown torso '{agent.torso}'; valid: {', '.join(sorted(TORSOS))}")
     _require(env.kind == "atari" or agent.torso not in ATARI_TORSOS,

@@ -122,5 +122,5 @@ def test_compile_switch_reaches_the_agent(mode: str) -> None:
 def test_unknown_compile_mode_is_rejected_with_the_choices() -> None:
     cfg = _small_agent_config("dqn", SMALL_HEADS["dqn"])
     network = build_agent(cfg, (1, 4), 3, "cpu").online
-    with pytest.raises(ValueError, match="unknown compile mode 'true'; valid: none, optimizer, update"):
+    with pytest.raises(ValueError, match="unknown compile mode 'true'; valid: none, optimizer, update, graph"):
         Agent(network, optimizers={"main": GROUP_OPTIMIZERS["main"](cfg)}, compile="true")
