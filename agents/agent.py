@@ -259,23 +259,10 @@ class Agent:
         self.num_updates += 1
         return metrics
 
-    def _update_step(
-        self,
-        obs: Tensor,
-        action: Tensor,
-        reward: Tensor,
-        discount: Tensor,
-        next_obs: Tensor,
-        weight: Tensor,
-        online_taus: Tensor | None,
-        target_taus: Tensor | None,
-        act_taus: Tensor | None,
-    ) -> dict[str, Tensor]:
-        """Losses, backward, clipping and every optimizer's step on plain tensors (what `update`
-        returns), free of host syncs so that `GraphedUpdate` can capture it."""
-        group_losses, main_per_sample, q_mean = self._losses_fn(
-            obs, action, reward, discount, next_obs, weight, online_taus, target_taus, act_taus,
-        )
+    def _update_step(self, *inputs: Tensor | None) -> dict[str, Tensor]:
+        """Losses (`inputs` are `_losses`' arguments), backward, clipping and every optimizer's step on
+        plain tensors: what `update` returns, free of host syncs so that `GraphedUpdate` can capture it."""
+        group_losses, main_per_sample, q_mean = self._losses_fn(*inputs)
         self._zero_grads()
         total_loss = None
         for loss in group_losses.values():  # not sum(): its 0 + loss is one more op in the graph
