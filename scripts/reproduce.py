@@ -13,7 +13,8 @@ anything starts. Running the command again resumes unfinished runs from their ch
 finished ones.
 
 `--launcher local` (default) runs the jobs on this machine, `--parallel` at a time (one per core, each with
-`trainer.torch_threads=--threads`), and prints each job's frames every `--progress-s` seconds;
+`trainer.torch_threads=--threads`), and every `--progress-s` seconds prints each job's share of its frames, its
+frames/s over the last 10 minutes and the time left at that rate;
 `--launcher slurm` submits them as one Hydra sweep through configs/hydra/launcher/slurm.yaml (extra
 `key=value` arguments go to train.py, e.g. the partition) and waits for it.
 
@@ -173,10 +174,28 @@ def _last_frames(run_dir: Path) -> int:
     return 0
 
 
+RATE_WINDOW_S = 600.0
+
+
+def progress_text(samples: Sequence[tuple[float, int]], total_frames: int) -> str:
+    """A running job's progress from its (time s, frames) samples, oldest first: the share of
+    `total_frames` done and, once the frames moved, the rate over the samples (the caller keeps a
+    trailing window, so the fast warm-up does not flatter the estimate) and the time left at it."""
+    (first_s, first_frames), (last_s, last_frames) = samples[0], samples[-1]
+    text = f"{last_frames / total_frames:.0%}"
+    if last_s <= first_s or last_frames <= first_frames:
+        return text
+    rate = (last_frames - first_frames) / (last_s - first_s)
+    left_s = max(total_frames - last_frames, 0) / rate
+    left = f"{left_s / 3600:.1f} h" if left_s >= 5400 else f"{left_s / 60:.0f} min"
+    return f"{text} ({rate:.0f} frames/s, {left} left)"
+
+
 def run_local(jobs: Sequence[Job], args: argparse.Namespace) -> int:
     """Run the jobs `args.parallel` at a time as train.py processes; returns how many did not end `done`."""
     pending = list(jobs)
     running: dict[Job, tuple[subprocess.Popen, float]] = {}
+    samples: dict[Job, list[tuple[float, int]]] = {}
     failed = 0
     last_report = 0.0
     log_dir = args.out / "logs"
@@ -193,13 +212,18 @@ def run_local(jobs: Sequence[Job], args: argparse.Namespace) -> int:
             if process.poll() is None:
                 continue
             del running[job]
+            samples.pop(job, None)
             state = (read_status(job.run_dir) or {}).get("status", "missing")
             failed += state != "done"
             print(f"finished {job.agent} {job.game} seed{job.seed}: {state} after {(time.time() - started) / 60:.1f} "
                   f"min{'' if state == 'done' else f' (see {job.run_dir}/train.log)'}", flush=True)
         if running and time.time() - last_report >= args.progress_s:
             last_report = time.time()
-            line = ", ".join(f"{j.agent}/{j.game}/seed{j.seed} {_last_frames(j.run_dir) / args.frames:.0%}"
+            for job in running:
+                earlier = samples.get(job, [])
+                kept = [(t, f) for t, f in earlier if t >= last_report - RATE_WINDOW_S] or earlier[-1:]
+                samples[job] = [*kept, (last_report, _last_frames(job.run_dir))]
+            line = ", ".join(f"{j.agent}/{j.game}/seed{j.seed} {progress_text(samples[j], args.frames)}"
                              for j in running)
             print(f"[{time.strftime('%H:%M:%S')}] {len(pending)} waiting; running: {line}", flush=True)
         time.sleep(1.0)

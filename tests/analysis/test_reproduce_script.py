@@ -44,13 +44,25 @@ def test_compare_only_writes_the_tables_from_existing_runs(tmp_path, capsys):
     assert "breakout        dqn" in capsys.readouterr().out
 
 
+def test_progress_shows_the_rate_over_the_samples_and_the_time_left():
+    assert reproduce.progress_text([(100.0, 50_000)], 2_000_000) == "2%"  # one sample: no rate yet
+    assert reproduce.progress_text([(100.0, 50_000), (160.0, 50_000)], 2_000_000) == "2%"  # stalled
+    # 600 s from 200k to 320k frames: 200 frames/s; 1.68M frames left = 8400 s = 2.3 h
+    samples = [(0.0, 200_000), (300.0, 250_000), (600.0, 320_000)]
+    assert reproduce.progress_text(samples, 2_000_000) == "16% (200 frames/s, 2.3 h left)"
+    # under 90 minutes left is shown in minutes: 60k frames at 100 frames/s = 10 min
+    assert reproduce.progress_text([(0.0, 0), (60.0, 6_000)], 66_000) == "9% (100 frames/s, 10 min left)"
+
+
 @pytest.mark.slow
 def test_runs_a_job_then_skips_it_when_finished(tmp_path, capsys):
     argv = ["minatar_rr", "--games", "breakout", "--agents", "dqn", "--seeds", "0", "--frames", "1500",
-            "--runs-root", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "trainer.eval_frames=50"]
+            "--runs-root", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--progress-s", "0",
+            "trainer.eval_frames=50"]
     assert reproduce.main(argv) == 0
     first = capsys.readouterr().out
     assert "0 of 1 runs already done; 1 to run" in first and "finished dqn breakout seed0: done" in first
+    assert "0 waiting; running: dqn/breakout/seed0 " in first
     assert reproduce.main(argv) == 0
     assert "1 of 1 runs already done; 0 to run" in capsys.readouterr().out
     (row,) = list(csv.DictReader((tmp_path / "out" / "runs.csv").open()))
