@@ -65,11 +65,17 @@ class NatureCNN(nn.Module):
         height, width = frame_shape
         channels = in_channels
         for features, kernel, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
+            conv_padding = 0
             if padding == "same":
                 (top, bottom), (left, right) = same_padding(height, kernel, stride), same_padding(width, kernel, stride)
-                layers.append(nn.ZeroPad2d((left, right, top, bottom)))
+                if top == bottom == left == right:  # the conv pads itself, without a padded copy of its input
+                    conv_padding = top
+                    layers.append(nn.Identity())  # keeps the layer indices, so state_dict keys, the same
+                else:
+                    layers.append(nn.ZeroPad2d((left, right, top, bottom)))
                 height, width = height + top + bottom, width + left + right
-            layers += [nn.Conv2d(channels, features, kernel_size=kernel, stride=stride), nn.ReLU()]
+            conv = nn.Conv2d(channels, features, kernel_size=kernel, stride=stride, padding=conv_padding)
+            layers += [conv, nn.ReLU()]
             height, width = conv_output_size(height, kernel, stride), conv_output_size(width, kernel, stride)
             channels = features
         if height < 1 or width < 1:

@@ -42,9 +42,9 @@ def test_nature_cnn_same_is_dopamines_network_shape_and_padding() -> None:
     obs = torch.randint(0, 256, (2, 4, 84, 84), dtype=torch.uint8)
     x = obs.float() / 255.0
     convs = [m for m in cnn.convs if isinstance(m, torch.nn.Conv2d)]
-    # an independent route: pad by hand with the TF amounts, then an unpadded conv
+    # an independent route: pad by hand with the TF amounts, then an unpadded conv with the same weights
     for conv, (before, after) in zip(convs, [(2, 2), (1, 2), (1, 1)], strict=True):
-        x = torch.relu(conv(F.pad(x, (before, after, before, after))))
+        x = torch.relu(F.conv2d(F.pad(x, (before, after, before, after)), conv.weight, conv.bias, stride=conv.stride))
     assert x.shape == (2, 64, 11, 11)
     assert torch.allclose(cnn(obs), x.flatten(1), atol=1e-6)
     # stride 1 agrees with PyTorch's own 'same' padding (which also puts an odd zero after)
@@ -53,6 +53,15 @@ def test_nature_cnn_same_is_dopamines_network_shape_and_padding() -> None:
     assert torch.allclose(conv(y), F.conv2d(F.pad(y, (1, 2, 1, 2)), conv.weight, conv.bias), atol=1e-6)
     with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
         NatureCNN(padding="full")
+
+
+def test_nature_cnn_same_parameter_names_are_stable() -> None:
+    # symmetric pads are the conv's own, asymmetric ones a ZeroPad2d; either way one module sits before
+    # each conv, so checkpoints written with a pad module before every conv still load
+    cnn = NatureCNN(padding="same")
+    names = [f"convs.{i}.{p}" for i in (1, 4, 7) for p in ("weight", "bias")]
+    assert [name for name, _ in cnn.named_parameters()] == names
+    assert [m.padding for m in cnn.convs if isinstance(m, torch.nn.Conv2d)] == [(2, 2), (0, 0), (1, 1)]
 
 
 def test_nature_cnn_channels_last_gives_same_features() -> None:
