@@ -132,6 +132,24 @@ class SummaryRow:
     flags: str
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as the comparison sees it: per-iteration values (computed as its reference computes its own) with
+    the episodes behind each, its frames and its flags. runs.csv holds one per row, so a comparison can count runs
+    trained on other machines, whose run dirs are not here, beside the runs that are (`read_run_records`)."""
+
+    suite: str
+    game: str
+    agent: str
+    seed: int
+    status: str
+    trained_frames: int
+    episodes: int
+    span_hours: float
+    flags: tuple[str, ...]
+    iterations: dict[int, tuple[float, int]]  # iteration -> (our value, episodes ended in it)
+
+
 def iteration_means(frames: np.ndarray, returns: np.ndarray, iteration_frames: int = ITERATION_FRAMES,
                     ) -> dict[int, tuple[float, int]]:
     """`{iteration: (mean return, episodes)}` of the episodes that ended in each iteration: iteration k
@@ -177,10 +195,33 @@ def run_iteration_values(run: Run, curve: ReferenceCurve | None, iteration_frame
     return {k: (smoothed.get(k, mean), episodes) for k, (mean, episodes) in means.items()}
 
 
-def runs_iteration_values(runs: Sequence[Run]) -> list[dict[int, tuple[float, int]]]:
-    """`run_iteration_values` of each run against its own reference (for per-run tables and figures)."""
+def metrics_span_s(run_dir: Path) -> float:
+    """Seconds between the first and the last record of metrics.jsonl (wall-clock, pauses included)."""
+    path = run_dir / "metrics.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    stamps = []
+    for line in (lines[:1] + lines[-2:]):
+        head = line.split('"time": ', 1)
+        if len(head) == 2:
+            try:
+                stamps.append(float(head[1].split(",", 1)[0].split("}", 1)[0]))
+            except ValueError:
+                continue
+    return max(stamps) - min(stamps) if len(stamps) >= 2 else 0.0
+
+
+def run_records(runs: Sequence[Run], iteration_frames: int = ITERATION_FRAMES) -> list[RunRecord]:
+    """A `RunRecord` of each run with training returns, its values computed against its own reference."""
+    runs = [r for r in runs if len(r.train_curve)]
     references = reference_curves({(reference_suite(r), r.game, r.agent) for r in runs})
-    return [run_iteration_values(r, references.get((reference_suite(r), r.game, r.agent))) for r in runs]
+    records = []
+    for run in runs:
+        suite = reference_suite(run)
+        curve = references.get((suite, run.game, run.agent)) if iteration_frames == ITERATION_FRAMES else None
+        records.append(RunRecord(suite, run.game, run.agent, run.seed, run.status or "", run.trained_frames,
+                                 len(run.train_curve), metrics_span_s(run.path) / 3600, tuple(_run_flags(run)),
+                                 run_iteration_values(run, curve, iteration_frames)))
+    return records
 
 
 def verdict(value: float, low: float, high: float) -> str:
@@ -267,19 +308,23 @@ def _run_flags(run: Run) -> list[str]:
 
 def compare(runs: Sequence[Run], iteration_frames: int = ITERATION_FRAMES) -> list[ComparisonRow]:
     """Per (suite, game, agent, iteration) rows for every run with training returns (see module docstring)."""
-    groups: dict[tuple[str, str, str], list[Run]] = {}
-    for run in runs:
-        if len(run.train_curve):
-            groups.setdefault((reference_suite(run), run.game, run.agent), []).append(run)
+    return compare_records(run_records(runs, iteration_frames), iteration_frames)
+
+
+def compare_records(records: Sequence[RunRecord], iteration_frames: int = ITERATION_FRAMES) -> list[ComparisonRow]:
+    """`compare` from run records: our mean over the seeds of each (suite, game, agent) per iteration against the
+    reference band."""
+    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
+    for record in records:
+        groups.setdefault((record.suite, record.game, record.agent), []).append(record)
     references = reference_curves(groups)
     rows = []
     for (suite, game, agent), group in sorted(groups.items()):
         curve = references.get((suite, game, agent)) if iteration_frames == ITERATION_FRAMES else None
-        per_run = [run_iteration_values(r, curve, iteration_frames) for r in group]
-        flags = sorted({f for r in group for f in _run_flags(r)})
-        for iteration in sorted({k for means in per_run for k in means}):
-            values = [means[iteration][0] for means in per_run if iteration in means]
-            episodes = sum(means[iteration][1] for means in per_run if iteration in means)
+        flags = sorted({f for r in group for f in r.flags})
+        for iteration in sorted({k for r in group for k in r.iterations}):
+            values = [r.iterations[iteration][0] for r in group if iteration in r.iterations]
+            episodes = sum(r.iterations[iteration][1] for r in group if iteration in r.iterations)
             frames_end = (iteration + 1) * iteration_frames
             low = high = mean = read = float("nan")
             reference_runs = 0
@@ -327,3 +372,47 @@ def write_csv(rows: Sequence[ComparisonRow] | Sequence[SummaryRow], path: Path) 
             writer.writerow({k: ("" if isinstance(v, float) and not np.isfinite(v) else
                                  f"{v:.4g}" if isinstance(v, float) else v) for k, v in values.items()})
     return path
+
+
+RECORD_COLUMNS = ("suite", "agent", "game", "seed", "status", "frames", "episodes", "span_hours", "flags")
+FLAG_SEPARATOR = " | "
+
+
+def write_run_records(records: Sequence[RunRecord], path: Path) -> Path:
+    """runs.csv: one row per run, `iteration_k` (to 6 significant digits, enough to recompute every verdict) and
+    `iteration_k_episodes` per iteration, flags joined by " | "."""
+    iterations = sorted({k for r in records for k in r.iterations})
+    names = [*RECORD_COLUMNS, *(f"iteration_{k}{suffix}" for k in iterations for suffix in ("", "_episodes"))]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names)
+        writer.writeheader()
+        for r in sorted(records, key=lambda r: (r.suite, r.game, r.agent, r.seed)):
+            row = {"suite": r.suite, "agent": r.agent, "game": r.game, "seed": r.seed, "status": r.status,
+                   "frames": r.trained_frames, "episodes": r.episodes, "span_hours": f"{r.span_hours:.2f}",
+                   "flags": FLAG_SEPARATOR.join(r.flags)}
+            for k, (value, episodes) in r.iterations.items():
+                row[f"iteration_{k}"], row[f"iteration_{k}_episodes"] = f"{value:.6g}", episodes
+            writer.writerow(row)
+    return path
+
+
+def read_run_records(path: Path) -> list[RunRecord]:
+    """The records of a runs.csv that `write_run_records` wrote; ValueError naming the file if it lacks a column."""
+    with Path(path).open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in RECORD_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"{path} lacks the column(s) {', '.join(missing)} of a runs.csv (columns: "
+                             f"{', '.join(RECORD_COLUMNS)}, iteration_k, iteration_k_episodes)")
+        records = []
+        for row in reader:
+            iterations = {int(name.removeprefix("iteration_")): (float(value), int(row[f"{name}_episodes"]))
+                          for name, value in row.items()
+                          if name.startswith("iteration_") and not name.endswith("_episodes") and value}
+            records.append(RunRecord(row["suite"], row["game"], row["agent"], int(row["seed"]), row["status"],
+                                     int(row["frames"]), int(row["episodes"]), float(row["span_hours"]),
+                                     tuple(row["flags"].split(FLAG_SEPARATOR)) if row["flags"] else (),
+                                     dict(sorted(iterations.items()))))
+    return records

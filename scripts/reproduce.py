@@ -22,14 +22,16 @@ Then it writes, under --out (default docs/results/<name>): comparison.csv (every
 seeds against the reference's band and mean, a verdict; `dopamine`: Dopamine's 5-run min–max; `minatar` DQN:
 Young & Tian's curve digitized from their figure, mean ± (SE·√30 + the reading uncertainty), marked
 `reference_source = young_tian_figure`; `minatar_rr`: no reference), summary.csv (one row per game and agent),
-runs.csv (one row per run) and curves.png (ours against the reference bands), and report.html (the full
-report of these runs, analysis/report.py) next to the runs.
+runs.csv (one row per run: its per-iteration values and episodes, frames, wall-clock span and flags) and
+curves.png (ours against the reference bands), and report.html (the full report of the runs here,
+analysis/report.py) next to the runs. The rows of runs.csv whose run dirs are not here (trained on another
+machine, or of games and agents not named this time) are kept and counted, so committed results of
+earlier machines and this one's make one comparison; a run here replaces its own row.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import subprocess
 import sys
@@ -46,12 +48,15 @@ from analysis.reproduction import (
     ITERATION_FRAMES,
     REFERENCE_BANDS,
     ComparisonRow,
-    compare,
-    runs_iteration_values,
+    RunRecord,
+    compare_records,
+    read_run_records,
+    run_records,
     summarize,
     write_csv,
+    write_run_records,
 )
-from analysis.runs import Run, read_run
+from analysis.runs import read_run
 from envs import minatar as minatar_env
 from envs.games import GAMES as ATARI_GAMES
 from training.config import CONFIG_DIR, train_config
@@ -240,35 +245,7 @@ def run_slurm(args: argparse.Namespace) -> int:
     return subprocess.call(command, cwd=ROOT)
 
 
-def run_summaries(runs: Sequence[Run]) -> list[dict[str, object]]:
-    """One row per run: where it stands, its episodes and its per-iteration training returns (computed as its
-    reference computes its own: `analysis.reproduction.run_iteration_values`)."""
-    rows = []
-    for run, means in zip(runs, runs_iteration_values(runs), strict=True):
-        times = _metrics_span_s(run.path)
-        rows.append({"agent": run.agent, "game": run.game, "seed": run.seed, "status": run.status or "",
-                     "frames": run.trained_frames, "episodes": len(run.train_curve),
-                     "span_hours": f"{times / 3600:.2f}",
-                     **{f"iteration_{k}": f"{m:.4g}" for k, (m, _) in sorted(means.items())}})
-    return rows
-
-
-def _metrics_span_s(run_dir: Path) -> float:
-    """Seconds between the first and the last record of metrics.jsonl (wall-clock, pauses included)."""
-    path = run_dir / "metrics.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    stamps = []
-    for line in (lines[:1] + lines[-2:]):
-        head = line.split('"time": ', 1)
-        if len(head) == 2:
-            try:
-                stamps.append(float(head[1].split(",", 1)[0].split("}", 1)[0]))
-            except ValueError:
-                continue
-    return max(stamps) - min(stamps) if len(stamps) >= 2 else 0.0
-
-
-def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path) -> Path:
+def curves_figure(rows: Sequence[ComparisonRow], records: Sequence[RunRecord], path: Path) -> Path:
     """One panel per game: each agent's per-iteration mean (over seeds) against the reference's band at the same
     iteration (a bar, joined by a band across iterations; what the band is: `REFERENCE_BANDS`); hollow markers
     are partial iterations."""
@@ -281,7 +258,6 @@ def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path
     agents = sorted({r.agent for r in rows})
     fig, axes = plt.subplots(1, len(games), figsize=(5 * len(games), 4.2), squeeze=False)
     colors = dict(zip(agents, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    values = runs_iteration_values(runs)
     for ax, game in zip(axes[0], games, strict=True):
         for agent in agents:
             mine = sorted((r for r in rows if r.game == game and r.agent == agent), key=lambda r: r.iteration)
@@ -298,9 +274,10 @@ def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path
             for row in mine:
                 ax.plot(row.frames_end, row.ours_mean, "o", color=color,
                         markerfacecolor=color if row.complete else "none")
-            for run, means in zip(runs, values, strict=True):
-                if (run.game, run.agent) != (game, agent):
+            for record in records:
+                if (record.game, record.agent) != (game, agent):
                     continue
+                means = record.iterations
                 ax.plot([(k + 1) * ITERATION_FRAMES for k in sorted(means)], [means[k][0] for k in sorted(means)],
                         ".", color=color, alpha=0.5)
         ax.set_title(game)
@@ -320,34 +297,49 @@ def curves_figure(rows: Sequence[ComparisonRow], runs: Sequence[Run], path: Path
 
 
 def write_comparison(jobs: Sequence[Job], args: argparse.Namespace) -> int:
-    """Read the jobs' run dirs and write the comparison files; 1 if there is nothing to compare."""
-    runs = [read_run(job.run_dir) for job in jobs if (job.run_dir / "config.yaml").exists()]
-    rows = compare(runs)
+    """Read the jobs' run dirs and write the comparison files; 1 if there is nothing to compare.
+
+    The runs already in --out's runs.csv whose run dirs are not among these jobs' (trained on another machine, or
+    another game or agent of the same reproduction) stay in it and count in the comparison: the out dir is the
+    record of every run of the reproduction, and a run here replaces its own row."""
+    out = args.out
+    present = [job for job in jobs if (job.run_dir / "config.yaml").exists()]
+    runs = [read_run(job.run_dir) for job in present]
+    records = run_records(runs)
+    here = {(job.agent, job.game, job.seed) for job in present}
+    kept = []
+    if (out / "runs.csv").exists():
+        try:
+            kept = [r for r in read_run_records(out / "runs.csv") if (r.agent, r.game, r.seed) not in here]
+        except ValueError as error:
+            print(f"reproduce: {error}; move it aside to start a new record", file=sys.stderr)
+            return 1
+    for r in kept:
+        print(f"kept from {out / 'runs.csv'} (run dir not here): {r.agent} {r.game} seed{r.seed}")
+    records = records + kept
+    rows = compare_records(records)
     if not rows:
         print(f"reproduce: no run has finished a training episode yet under {args.runs_root / args.name}",
               file=sys.stderr)
         return 1
-    out = args.out
     write_csv(rows, out / "comparison.csv")
     summary = summarize(rows)
     write_csv(summary, out / "summary.csv")
-    per_run = run_summaries(runs)
-    names = list(dict.fromkeys(k for row in per_run for k in row))
-    with (out / "runs.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        writer.writeheader()
-        writer.writerows(per_run)
-    curves_figure(rows, runs, out / "curves.png")
-    report = args.runs_root / args.name / "report.html"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(render_report(runs, args.runs_root, title=f"Reproduction: {args.name}"), encoding="utf-8")
+    write_run_records(records, out / "runs.csv")
+    curves_figure(rows, records, out / "curves.png")
+    written = f"{out}/comparison.csv, summary.csv, runs.csv, curves.png"
+    if runs:
+        report = args.runs_root / args.name / "report.html"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(render_report(runs, args.runs_root, title=f"Reproduction: {args.name}"), encoding="utf-8")
+        written += f" and {report} (the runs here)"
     print(f"{'game':<16}{'agent':<10}{'iterations':>11}{'below':>7}{'inside':>7}{'above':>7}  last (ours | reference)")
     for s in summary:
         print(f"{s.game:<16}{s.agent:<10}{s.iterations:>11}{s.below:>7}{s.inside:>7}{s.above:>7}  "
               f"{s.last_verdict} ({s.last_ours:.3g} | {s.last_reference_min:.3g}–{s.last_reference_max:.3g}"
               f"{', read off a figure' if s.reference_source == 'young_tian_figure' else ''})"
               f"{'  ⚑ ' + s.flags if s.flags else ''}")
-    print(f"wrote {out}/comparison.csv, summary.csv, runs.csv, curves.png and {report}")
+    print(f"wrote {written}")
     return 0
 
 

@@ -4,6 +4,7 @@ finished runs on a second call, and writes the comparison files."""
 from __future__ import annotations
 
 import csv
+import shutil
 
 import pytest
 import reproduce
@@ -42,6 +43,31 @@ def test_compare_only_writes_the_tables_from_existing_runs(tmp_path, capsys):
     assert (out / "curves.png").stat().st_size > 10_000
     assert (tmp_path / "runs" / "dopamine" / "report.html").exists()
     assert "breakout        dqn" in capsys.readouterr().out
+
+
+def test_compare_keeps_the_recorded_runs_whose_run_dirs_are_elsewhere(tmp_path, capsys):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    for seed in (0, 1):
+        write_run(runs, agent="dqn", game="breakout", seed=seed, evals=[], preset="dopamine",
+                  train=[(500_000, 1.0), (1_000_000, 2.0)])
+    argv = ["dopamine", "--agents", "dqn", "--frames", "1e6", "--compare-only", "--runs-root", str(runs),
+            "--out", str(out)]
+    assert reproduce.main([*argv, "--seeds", "0,1"]) == 0
+    # seed 1's run dir goes (another machine's run); seed 0 is trained again with other returns
+    for seed in (0, 1):
+        shutil.rmtree(runs / "dopamine" / "dqn" / "breakout" / f"seed{seed}")
+    write_run(runs, agent="dqn", game="breakout", seed=0, evals=[], preset="dopamine",
+              train=[(500_000, 5.0), (1_000_000, 7.0)])
+    assert reproduce.main([*argv, "--seeds", "0"]) == 0
+    assert "kept from" in capsys.readouterr().out
+    by_seed = {row["seed"]: row for row in csv.DictReader((out / "runs.csv").open())}
+    assert (float(by_seed["0"]["iteration_0"]), float(by_seed["1"]["iteration_0"])) == (6.0, 1.5)
+    (row,) = list(csv.DictReader((out / "comparison.csv").open()))
+    assert (row["seeds"], row["episodes"], float(row["ours_mean"])) == ("2", "4", 3.75)
+    # a runs.csv written by an older reproduce.py is not silently dropped
+    (out / "runs.csv").write_text("agent,game,seed\ndqn,breakout,3\n")
+    assert reproduce.main([*argv, "--seeds", "0"]) == 1
+    assert "lacks the column(s) suite" in capsys.readouterr().err
 
 
 def test_progress_shows_the_rate_over_the_samples_and_the_time_left():

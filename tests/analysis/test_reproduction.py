@@ -13,11 +13,15 @@ from analysis.reference import YOUNG_TIAN_RUNS, dopamine_curves, young_tian_curv
 from analysis.reproduction import (
     NO_REFERENCE,
     compare,
+    compare_records,
     iteration_means,
     moving_average_means,
+    read_run_records,
+    run_records,
     summarize,
     verdict,
     write_csv,
+    write_run_records,
 )
 from analysis.runs import read_runs
 from tests.analysis.synthetic_runs import write_run
@@ -182,3 +186,36 @@ def test_the_report_draws_young_and_tian_behind_minatar_runs_and_not_behind_mina
     assert "Young & Tian DQN (digitized)" in names and "dqn" in names
     assert [a["text"] for a in figure.layout.annotations] == ["breakout"]
     assert _reference_figure(runs, {"dqn": "#1f77b4"}, labels, "atari/dopamine") is None
+
+
+def test_run_records_round_trip_through_runs_csv_and_give_the_same_comparison(tmp_path):
+    for seed, level in ((0, 1.0), (1, 2.5)):
+        write_run(tmp_path / "runs", agent="dqn", game="breakout", seed=seed, evals=[], preset="dopamine",
+                  train=_episodes({0: level, 1: level * 3}), config_changes={"agent": {"gamma": 0.9}})
+    write_run(tmp_path / "runs", agent="dqn", game="freeway", seed=0, evals=[], preset="minatar",
+              train=_episodes({0: 20.0 / 3}))
+    runs = read_runs(tmp_path / "runs", progress=False)
+    records = run_records(runs)
+    back = read_run_records(write_run_records(records, tmp_path / "runs.csv"))
+    key = lambda r: (r.suite, r.game, r.agent, r.seed)  # noqa: E731
+    for mine, read in zip(sorted(records, key=key), sorted(back, key=key), strict=True):
+        assert (read.suite, read.game, read.agent, read.seed, read.status) == (mine.suite, mine.game, mine.agent,
+                                                                               mine.seed, mine.status)
+        assert (read.trained_frames, read.episodes, read.flags) == (mine.trained_frames, mine.episodes, mine.flags)
+        assert read.iterations.keys() == mine.iterations.keys()
+        for k, (value, episodes) in mine.iterations.items():
+            assert read.iterations[k] == (pytest.approx(value, rel=1e-6), episodes)
+    assert any("agent.gamma: 0.9" in f for r in back for f in r.flags)
+    direct, recomputed = compare(runs), compare_records(back)
+    assert [(r.suite, r.game, r.agent, r.iteration, r.seeds, r.episodes, r.verdict, r.complete, r.flags)
+            for r in direct] == [(r.suite, r.game, r.agent, r.iteration, r.seeds, r.episodes, r.verdict, r.complete,
+                                  r.flags) for r in recomputed]
+    assert [r.ours_mean for r in direct] == pytest.approx([r.ours_mean for r in recomputed], rel=1e-6)
+    assert [r.reference_min for r in direct] == [r.reference_min for r in recomputed]
+
+
+def test_read_run_records_names_the_file_and_missing_columns(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("agent,game,seed,status,frames,episodes,span_hours,iteration_0\ndqn,boxing,0,done,1,1,0,1\n")
+    with pytest.raises(ValueError, match=r"runs.csv lacks the column\(s\) suite, flags"):
+        read_run_records(path)
