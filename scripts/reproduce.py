@@ -335,8 +335,10 @@ def write_comparison(jobs: Sequence[Job], args: argparse.Namespace) -> int:
         written += f" and {report} (the runs here)"
     print(f"{'game':<16}{'agent':<10}{'iterations':>11}{'below':>7}{'inside':>7}{'above':>7}  last (ours | reference)")
     for s in summary:
+        band = (f" | {s.last_reference_min:.3g}–{s.last_reference_max:.3g}" if np.isfinite(s.last_reference_min)
+                else "")
         print(f"{s.game:<16}{s.agent:<10}{s.iterations:>11}{s.below:>7}{s.inside:>7}{s.above:>7}  "
-              f"{s.last_verdict} ({s.last_ours:.3g} | {s.last_reference_min:.3g}–{s.last_reference_max:.3g}"
+              f"{s.last_verdict} ({s.last_ours:.3g}{band}"
               f"{', read off a figure' if s.reference_source == 'young_tian_figure' else ''})"
               f"{'  ⚑ ' + s.flags if s.flags else ''}")
     print(f"wrote {written}")
