@@ -315,7 +315,7 @@ def write_comparison(jobs: Sequence[Job], args: argparse.Namespace) -> int:
             print(f"reproduce: {error}; move it aside to start a new record", file=sys.stderr)
             return 1
     for r in kept:
-        print(f"kept from {out / 'runs.csv'} (run dir not here): {r.agent} {r.game} seed{r.seed}")
+        print(f"kept from {out / 'runs.csv'} (not among this command's runs): {r.agent} {r.game} seed{r.seed}")
     records = records + kept
     rows = compare_records(records)
     if not rows:
