@@ -447,8 +447,11 @@ nav a{margin-right:1em}
 
 
 def render_report(runs: Sequence[Run], root: Path, options: ReportOptions | None = None,
-                  title: str = "Score comparison") -> str:
-    """The whole HTML page for `runs` (read from `root`)."""
+                  title: str = "Score comparison", comparison: Sequence[ComparisonRow] | None = None) -> str:
+    """The whole HTML page for `runs` (read from `root`).
+
+    `comparison` is the reproduction to show, by default that of `runs`; a reproduction's record can hold runs
+    trained on other machines (their `runs.csv` rows), which count there though their run dirs are not here."""
     options = options or ReportOptions()
     page = _Page()
     suites = score_matrices(runs, max_points=options.max_curve_points)
@@ -498,9 +501,13 @@ def render_report(runs: Sequence[Run], root: Path, options: ReportOptions | None
                  "<code>scripts/digitize_curves.py</code> into <code>analysis/data/minatar_young_tian_dqn.csv</code>: "
                  "these are not published numbers, each carries its reading uncertainty.</p>")
         page.figure(young_tian)
-    comparison = compare(runs)
+    recorded = comparison is not None
+    comparison = compare(runs) if comparison is None else comparison
     if comparison:
         page.add("<h2 id=reproduction>Reproduction: ours against the reference at equal frames</h2>"
+                 + ("<p class=note>These tables count every run in the reproduction's record (its runs.csv), "
+                    "runs trained on other machines included; the sections above show only the runs here.</p>"
+                    if recorded else "")
                  + _reproduction_section(comparison))
     body = "\n".join(page.parts)
     return (f"<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>{_esc(title)}</title>"

@@ -23,10 +23,11 @@ seeds against the reference's band and mean, a verdict; `dopamine`: Dopamine's 5
 Young & Tian's curve digitized from their figure, mean ± (SE·√30 + the reading uncertainty), marked
 `reference_source = young_tian_figure`; `minatar_rr`: no reference), summary.csv (one row per game and agent),
 runs.csv (one row per run: its per-iteration values and episodes, frames, wall-clock span and flags) and
-curves.png (ours against the reference bands), and report.html (the full report of the runs here,
-analysis/report.py) next to the runs. The rows of runs.csv whose run dirs are not here (trained on another
-machine, or of games and agents not named this time) are kept and counted, so committed results of
-earlier machines and this one's make one comparison; a run here replaces its own row.
+curves.png (ours against the reference bands), and report.html next to the runs (analysis/report.py: the
+full report of the runs here, its reproduction tables over the whole record). The rows of runs.csv whose run
+dirs are not here (trained on another machine, or of games and agents not named this time) are kept and
+counted, so committed results of earlier machines and this one's make one comparison; a run here replaces
+its own row.
 """
 
 from __future__ import annotations
@@ -331,8 +332,9 @@ def write_comparison(jobs: Sequence[Job], args: argparse.Namespace) -> int:
     if runs:
         report = args.runs_root / args.name / "report.html"
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(render_report(runs, args.runs_root, title=f"Reproduction: {args.name}"), encoding="utf-8")
-        written += f" and {report} (the runs here)"
+        report.write_text(render_report(runs, args.runs_root, title=f"Reproduction: {args.name}", comparison=rows),
+                          encoding="utf-8")
+        written += f" and {report} (the runs here; its reproduction tables count the whole record)"
     print(f"{'game':<16}{'agent':<10}{'iterations':>11}{'below':>7}{'inside':>7}{'above':>7}  last (ours | reference)")
     for s in summary:
         band = (f" | {s.last_reference_min:.3g}–{s.last_reference_max:.3g}" if np.isfinite(s.last_reference_min)

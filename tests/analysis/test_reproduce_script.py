@@ -64,6 +64,9 @@ def test_compare_keeps_the_recorded_runs_whose_run_dirs_are_elsewhere(tmp_path, 
     assert (float(by_seed["0"]["iteration_0"]), float(by_seed["1"]["iteration_0"])) == (6.0, 1.5)
     (row,) = list(csv.DictReader((out / "comparison.csv").open()))
     assert (row["seeds"], row["episodes"], float(row["ours_mean"])) == ("2", "4", 3.75)
+    # the report's reproduction table counts the kept run too; its other sections show the run here only
+    report = (runs / "dopamine" / "report.html").read_text()
+    assert "1 run(s) under" in report and "<td>3.75</td>" in report and "runs trained on other machines" in report
     # a runs.csv written by an older reproduce.py is not silently dropped
     (out / "runs.csv").write_text("agent,game,seed\ndqn,breakout,3\n")
     assert reproduce.main([*argv, "--seeds", "0"]) == 1
