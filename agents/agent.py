@@ -244,9 +244,10 @@ class Agent:
         """One gradient step on every parameter group from a batch of B transitions.
 
         Returns detached tensors: "loss" (main group's weighted mean loss), "<group>_loss" for each
-        other group, "q_mean" (mean online Q of the actions taken), "grad_norm" (main group's global
-        norm before clipping), "<group>_grad_norm" for other groups, and "priorities" [B] (the main
-        per-sample loss, for prioritized replay).
+        other group, "q_mean" (mean online Q of the actions taken), "q_sd" (only for heads that predict return
+        atoms: the mean standard deviation of the online return distribution of the actions taken), "grad_norm"
+        (main group's global norm before clipping), "<group>_grad_norm" for other groups, and "priorities" [B]
+        (the main per-sample loss, for prioritized replay).
         """
         batch_size = batch.action.shape[0]
         # Drawn here, in this order, so the τ streams are the same whether or not the losses are compiled.
@@ -262,7 +263,7 @@ class Agent:
     def _update_step(self, *inputs: Tensor | None) -> dict[str, Tensor]:
         """Losses (`inputs` are `_losses`' arguments), backward, clipping and every optimizer's step on
         plain tensors: what `update` returns, free of host syncs so that `GraphedUpdate` can capture it."""
-        group_losses, main_per_sample, q_mean = self._losses_fn(*inputs)
+        group_losses, main_per_sample, q_stats = self._losses_fn(*inputs)
         self._zero_grads()
         total_loss = None
         for loss in group_losses.values():  # not sum(): its 0 + loss is one more op in the graph
@@ -276,7 +277,7 @@ class Agent:
             prefix = "" if name == "main" else f"{name}_"
             metrics[f"{prefix}loss"] = group_losses[name].detach()
             metrics[f"{prefix}grad_norm"] = grad_norm.detach()
-        metrics["q_mean"] = q_mean
+        metrics.update(q_stats)
         metrics["priorities"] = main_per_sample
         return metrics
 
@@ -291,11 +292,12 @@ class Agent:
         online_taus: Tensor | None,
         target_taus: Tensor | None,
         act_taus: Tensor | None,
-    ) -> tuple[dict[str, Tensor], Tensor, Tensor]:
+    ) -> tuple[dict[str, Tensor], Tensor, dict[str, Tensor]]:
         """The update's forward half, on plain tensors so `torch.compile` can capture it whole.
 
         Returns ({group: weighted mean loss} with gradient, the main per-sample loss [B] detached,
-        the mean online Q of the actions taken, detached).
+        {"q_mean": the mean online Q of the actions taken, "q_sd": the mean SD of their return distributions where
+        the head predicts atoms}, detached).
         """
         dist = self.online(obs, online_taus)
         with torch.no_grad():
@@ -311,8 +313,11 @@ class Agent:
             target = self.head.target(next_dist, next_action, reward, discount)
         per_sample = self.head.loss(dist, action, target)
         group_losses = {name: (per_sample[name] * weight).mean() for name in self.optimizers}
-        q_mean = gather_action(dist.q_values().detach(), action).mean()
-        return group_losses, per_sample["main"].detach(), q_mean
+        q_stats = {"q_mean": gather_action(dist.q_values().detach(), action).mean()}
+        if self.head.predicts_return_atoms:
+            detached = ReturnDist(dist.values.detach(), dist.probs.detach())
+            q_stats["q_sd"] = gather_action(detached.return_sd(), action).mean()
+        return group_losses, per_sample["main"].detach(), q_stats
 
     def _zero_grads(self) -> None:
         """Every optimizer's `zero_grad(set_to_none=True)`, without its per-call profiler scope."""

@@ -78,6 +78,12 @@ class ReturnDist:
         """[B, A] expected return per action: Q(s, a) = Σ_i p_i z_i (Bellemare et al. 2017, Eq. 1)."""
         return (self.values * self.probs).sum(-1)
 
+    def return_sd(self) -> Tensor:
+        """[B, A] standard deviation of the return per action, √(Σ_i p_i (z_i − Q(s, a))²); meaningful only where
+        `values` are atoms (`Head.predicts_return_atoms`)."""
+        deviation = self.values - self.q_values().unsqueeze(-1)
+        return (deviation.square() * self.probs).sum(-1).sqrt()
+
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class FractionReturnDist(ReturnDist):
@@ -135,6 +141,11 @@ class Head(nn.Module):
     The methods are called on the ONLINE head (the target network's head is used only through its
     forward), so buffers such as a C51 support are read from the online head.
     """
+
+    predicts_return_atoms: bool = False
+    """Whether `forward`'s values are atoms of a return distribution with masses `probs` (C51, QR-DQN, IQN,
+    FQF), so that its spread (`ReturnDist.return_sd`, logged as `q/sd`) is defined: not DQN's point estimate
+    nor ER-DQN's expectiles, which are statistics."""
 
     graph_capturable: bool = True
     """Whether its update can run inside a CUDA graph (`agent.compile=graph`): no op that the capture
@@ -275,6 +286,8 @@ class CategoricalHead(Head):
     cross-entropy to it.
     """
 
+    predicts_return_atoms = True
+
     def __init__(
         self,
         in_features: int,
@@ -362,6 +375,8 @@ class QuantileHead(QuantileRegression, MidpointStatisticsHead):
     Huber with κ (Eq. 10).
     """
 
+    predicts_return_atoms = True
+
     def __init__(
         self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False,
         num_quantiles: int = 200, kappa: float = 1.0,
@@ -423,6 +438,8 @@ class ImplicitQuantileHead(QuantileRegression, Head):
     Target and loss (`QuantileRegression`): r + d·F⁻¹_target(s', a'; τ'_j) [B, N'], quantile Huber
     over the N × N' pairs with κ = 1 (Eq. 3).
     """
+
+    predicts_return_atoms = True
 
     def __init__(
         self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False, num_cosines: int = 64,
@@ -498,6 +515,8 @@ class FractionQuantileHead(QuantileRegression, Head):
     param_groups: {"main": quantile function, "fraction": P}; the agent gives "fraction" its own
     optimizer (RMSProp, lr 2.5e-9 in the paper).
     """
+
+    predicts_return_atoms = True
 
     def __init__(
         self, in_features: int, num_actions: int, hidden: int = 512, dueling: bool = False, num_fractions: int = 32,

@@ -2,7 +2,7 @@
 
 `metrics.jsonl` holds one JSON object per record, `{"frames": F, "time": T, "<tag>": value, ...}`;
 the analysis package reads it, so tags are the same in both sinks. Tags: `train/episode_return`,
-`train/hns`, `eval/*`, `loss/*`, `q/mean`, `perf/frames_per_s`, `perf/updates_per_s` and a few more
+`train/hns`, `eval/*`, `loss/*`, `q/mean`, `q/sd`, `perf/frames_per_s`, `perf/updates_per_s` and a few more
 (`metric_tag` maps the agent's update metrics onto them).
 """
 
@@ -23,13 +23,13 @@ METRICS_FILE = "metrics.jsonl"
 
 def metric_tag(key: str) -> str:
     """The log tag of an `Agent.update` metric: `loss` → `loss/td`, `<name>_loss` → `loss/<name>`,
-    `q_mean` → `q/mean`, anything else → `agent/<key>`."""
+    `q_<stat>` → `q/<stat>` (`q/mean`, `q/sd`), anything else → `agent/<key>`."""
     if key == "loss":
         return "loss/td"
     if key.endswith("_loss"):
         return f"loss/{key[: -len('_loss')]}"
-    if key == "q_mean":
-        return "q/mean"
+    if key.startswith("q_"):
+        return f"q/{key[len('q_'):]}"
     return f"agent/{key}"
 
 

@@ -8,7 +8,16 @@ import pytest
 import torch
 
 from agents import build_agent
-from agents.config import AgentConfig, FractionQuantileHeadConfig, ImplicitQuantileHeadConfig
+from agents.config import (
+    AgentConfig,
+    CategoricalHeadConfig,
+    ExpectedValueHeadConfig,
+    ExpectileHeadConfig,
+    FractionQuantileHeadConfig,
+    HeadConfig,
+    ImplicitQuantileHeadConfig,
+    QuantileHeadConfig,
+)
 from agents.heads import (
     TAU_ROLES,
     CategoricalHead,
@@ -22,6 +31,7 @@ from agents.heads import (
     TargetDist,
 )
 from agents.losses import categorical_projection
+from replay.buffer import Batch
 
 B, F, A = 5, 12, 3
 
@@ -263,3 +273,37 @@ def test_cosine_embedding_index_starts_where_asked():
     assert torch.allclose(dopamine.frequencies, math.pi * torch.tensor([1.0, 2.0, 3.0, 4.0]))
     with pytest.raises(ValueError, match="agent.head.first_cosine must be 0 .the IQN paper. or 1 .Dopamine., got 2"):
         ImplicitQuantileHeadConfig(first_cosine=2).validate()
+
+
+def test_return_sd_by_hand() -> None:
+    # two atoms −1 and 3 at ½ each: Q = 1, SD = 2; four equal-mass quantiles 1..4: Q = 2.5, SD = √1.25
+    two = ReturnDist(values=torch.tensor([[[-1.0, 3.0]]]), probs=torch.tensor([[[0.5, 0.5]]]))
+    four = ReturnDist(values=torch.tensor([[[1.0, 2.0, 3.0, 4.0]]]), probs=torch.full((1, 1, 4), 0.25))
+    torch.testing.assert_close(two.return_sd(), torch.tensor([[2.0]]))
+    torch.testing.assert_close(four.return_sd(), torch.tensor([[math.sqrt(1.25)]]))
+
+
+@pytest.mark.parametrize(("head_config", "logged"), [
+    (ExpectedValueHeadConfig(hidden=16), False), (CategoricalHeadConfig(hidden=16), True),
+    (QuantileHeadConfig(hidden=16), True), (ImplicitQuantileHeadConfig(hidden=16, num_cosines=8), True),
+    (FractionQuantileHeadConfig(hidden=16, num_cosines=8), True), (ExpectileHeadConfig(hidden=16), False),
+])
+def test_update_logs_the_return_sd_of_heads_with_atoms(head_config: HeadConfig, logged: bool) -> None:
+    built = build_agent(AgentConfig(torso="mlp", mlp_hidden=[16], head=head_config), (1, 4), A, "cpu", seed=0)
+    assert built.head.predicts_return_atoms is logged
+    obs = torch.randn(B, 1, 4)
+    action = torch.randint(A, (B,))
+    batch = Batch(obs=obs, action=action, reward=torch.randn(B), discount=torch.full((B,), 0.9), next_obs=obs,
+                  weight=torch.ones(B), index=torch.arange(B))
+    if not logged:
+        assert "q_sd" not in built.update(batch)
+        return
+    with torch.no_grad():
+        dist = built.online(obs, built._taus(B, "online"))
+    sd = dist.return_sd()[torch.arange(B), action].mean()
+    assert sd > 0
+    logged_sd = built.update(batch)["q_sd"]
+    if isinstance(head_config, ImplicitQuantileHeadConfig):  # its update draws fractions of its own
+        assert logged_sd == pytest.approx(sd.item(), rel=0.3)
+    else:
+        torch.testing.assert_close(logged_sd, sd)

@@ -32,3 +32,4 @@ def test_metric_tags_follow_the_log_tags():
     assert metric_tag("loss") == "loss/td"
     assert metric_tag("fraction_loss") == "loss/fraction"
     assert metric_tag("q_mean") == "q/mean"
+    assert metric_tag("q_sd") == "q/sd"
