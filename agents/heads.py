@@ -199,6 +199,23 @@ def _stream(in_features: int, hidden: int, out_features: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, out_features))
 
 
+def _modulated_stream(stream: nn.Sequential, features: Tensor, modulation: Tensor) -> Tensor:
+    """stream(features[:, None, :] ⊙ modulation): features [B, F], modulation [B, N, F] -> [B, N, out].
+
+    The first layer is linear in its input, so (ψ ⊙ φ_n) Wᵀ = φ_n (W ⊙ ψ)ᵀ. When that layer is narrower
+    than N (IQN without a hidden layer: out = A), one batched matmul with per-row weights W ⊙ ψ
+    [B, out, F] replaces the [B, N, F] product and its backward, which dominate such an update on a
+    CPU; the two orders differ only by float rounding. Wider layers take the product as written.
+    """
+    first = stream[0]
+    if first.out_features < modulation.shape[1]:
+        row_weights = features[:, None, :] * first.weight  # [B, out, F]
+        out = torch.baddbmm(first.bias, modulation, row_weights.transpose(1, 2))
+    else:
+        out = first(features[:, None, :] * modulation)
+    return stream[1:](out)
+
+
 class AtomLinear(nn.Module):
     """Features [..., F] -> atom outputs [..., A, N] through one hidden layer (512 in Nature DQN).
 
@@ -229,10 +246,21 @@ class AtomLinear(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         """[..., F] -> [..., A, N]."""
-        out = self.action_stream(features).unflatten(-1, (self.num_actions, self.num_atoms))
-        if self.value_stream is None:
+        value = None if self.value_stream is None else self.value_stream(features)
+        return self._combine(self.action_stream(features), value)
+
+    def forward_modulated(self, features: Tensor, modulation: Tensor) -> Tensor:
+        """forward(features[:, None, :] ⊙ modulation) for features [B, F], modulation [B, N, F] -> [B, N, A, atoms],
+        computed as `_modulated_stream` says (IQN's and FQF's ψ(x) ⊙ φ(τ))."""
+        value = None if self.value_stream is None else _modulated_stream(self.value_stream, features, modulation)
+        return self._combine(_modulated_stream(self.action_stream, features, modulation), value)
+
+    def _combine(self, action_out: Tensor, value_out: Tensor | None) -> Tensor:
+        """Stream outputs [..., A·atoms] and [..., atoms] (None without dueling) -> [..., A, atoms] (Eq. 9)."""
+        out = action_out.unflatten(-1, (self.num_actions, self.num_atoms))
+        if value_out is None:
             return out
-        value = self.value_stream(features).unsqueeze(-2)  # [..., 1, N]
+        value = value_out.unsqueeze(-2)  # [..., 1, N]
         return value + out - out.mean(dim=-2, keepdim=True)
 
 
@@ -425,8 +453,8 @@ class QuantileFunction(nn.Module):
 
     def forward(self, features: Tensor, taus: Tensor) -> Tensor:
         """features [B, F], taus [B, N] -> quantile values [B, A, N]."""
-        modulated = features[:, None, :] * self.embedding(taus)  # [B, N, F]
-        return self.net(modulated).squeeze(-1).transpose(1, 2)  # [B, N, A, 1] -> [B, A, N]
+        out = self.net.forward_modulated(features, self.embedding(taus))  # [B, N, A, 1]
+        return out.squeeze(-1).transpose(1, 2)  # [B, A, N]
 
 
 class ImplicitQuantileHead(QuantileRegression, Head):

@@ -81,8 +81,8 @@ REFERENCE_BANDS = {
     "minatar/minatar": "the digitized 30-run mean ± (one between-run SD = SE·√30 + the reading uncertainty)",
 }
 # Keys that manage a run rather than define what it learns: never flagged as a departure from the preset.
-RUN_KEYS = ("trainer.total_frames", "trainer.torch_threads", "trainer.device", "trainer.overlap", "trainer.progress",
-            "trainer.resume", "trainer.log_period_frames", "trainer.checkpoint_period_frames",
+RUN_KEYS = ("agent.compile", "trainer.total_frames", "trainer.torch_threads", "trainer.device", "trainer.overlap",
+            "trainer.progress", "trainer.resume", "trainer.log_period_frames", "trainer.checkpoint_period_frames",
             "trainer.keep_checkpoints", "trainer.stop_at_mean_return", "trainer.stop_window_episodes", "logger",
             "runs_root", "run_dir", "seed", "env.game", "env.num_threads", "hydra")
 

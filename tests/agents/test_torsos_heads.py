@@ -100,6 +100,24 @@ def test_atom_linear_shapes_with_free_leading_dims(dueling: bool) -> None:
     assert layer(torch.randn(4, 7, 10)).shape == (4, 7, 3, 5)  # IQN-style [B, N_tau, F]
 
 
+@pytest.mark.parametrize("hidden, dueling", [(0, False), (0, True), (16, False), (16, True)])
+def test_atom_linear_modulated_equals_the_product_it_replaces(hidden: int, dueling: bool) -> None:
+    """forward_modulated(ψ, φ) = forward(ψ ⊙ φ), values and gradients: hidden 0 (out = 3 atoms·actions < N = 8)
+    takes the per-row-weight matmul, hidden 16 the product as written."""
+    torch.manual_seed(0)
+    layer = AtomLinear(10, hidden, num_actions=3, num_atoms=1, dueling=dueling).double()
+    features = torch.randn(4, 10, dtype=torch.float64, requires_grad=True)
+    modulation = torch.randn(4, 8, 10, dtype=torch.float64, requires_grad=True)
+    fast = layer.forward_modulated(features, modulation)
+    fast_grads = torch.autograd.grad(fast.square().sum(), [features, modulation, *layer.parameters()])
+    slow = layer(features[:, None, :] * modulation)
+    slow_grads = torch.autograd.grad(slow.square().sum(), [features, modulation, *layer.parameters()])
+    assert fast.shape == slow.shape == (4, 8, 3, 1)
+    torch.testing.assert_close(fast, slow, rtol=1e-12, atol=1e-12)
+    for fast_grad, slow_grad in zip(fast_grads, slow_grads, strict=True):
+        torch.testing.assert_close(fast_grad, slow_grad, rtol=1e-12, atol=1e-12)
+
+
 def test_dueling_mean_over_actions_recovers_value_stream() -> None:
     torch.manual_seed(0)
     layer = AtomLinear(10, 16, num_actions=4, num_atoms=3, dueling=True)

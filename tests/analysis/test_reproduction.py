@@ -82,11 +82,13 @@ def test_compare_gives_per_iteration_verdicts_against_dopamine(tmp_path, band):
 
 def test_a_run_departing_from_its_preset_or_protocol_is_flagged(tmp_path):
     write_run(tmp_path, agent="dqn", game="breakout", seed=0, evals=[], preset="dopamine",
-              train=_episodes({0: 1.0}), config_changes={"agent": {"gamma": 0.9}, "trainer": {"torch_threads": 1}})
+              train=_episodes({0: 1.0}),
+              config_changes={"agent": {"gamma": 0.9, "compile": "update"}, "trainer": {"torch_threads": 1}})
     write_run(tmp_path, agent="c51", game="breakout", seed=0, evals=[], protocol="machado", experiment="mine",
               train=_episodes({0: 1.0}))
     rows = {r.agent: r for r in compare(read_runs(tmp_path, progress=False))}
     assert "agent.gamma: 0.9 (preset 0.99)" in rows["dqn"].flags and "torch_threads" not in rows["dqn"].flags
+    assert "compile" not in rows["dqn"].flags  # how the update runs, not what it computes
     assert "protocol machado: full action set" in rows["c51"].flags
     assert "no preset named experiment=mine" in rows["c51"].flags
     assert rows["c51"].verdict in ("below", "inside", "above")  # still compared with Dopamine's C51
