@@ -227,8 +227,8 @@ class AtomLinear(nn.Module):
     so that mean_a out = V (the mean over actions recovers the value stream). Heads apply it to
     whatever their atoms are (Q for DQN, logits for C51 as Rainbow does, quantile values).
 
-    Leading dimensions are free, so IQN can pass [B, N, F] (features ⊙ φ(τ)) with num_atoms=1 and
-    permute the [B, N, A, 1] result to [B, A, N].
+    Leading dimensions are free; IQN and FQF call `forward_modulated` with features [B, F] and φ(τ)
+    [B, N, F] (num_atoms=1) and permute the [B, N, A, 1] result to [B, A, N].
 
     `action_stream` gives the per-action outputs (the advantage stream when dueling);
     `value_stream` exists only when dueling. `hidden = 0` drops the hidden layer (one Linear).
