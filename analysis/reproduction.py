@@ -70,8 +70,9 @@ KNOWN_DIFFERENCES = {
         "Seaquest: the figure predates minatar 1.0.11, which changed the game",
     ),
     "minatar/minatar_rr": (
-        "experiment=minatar_rr Rainbow: Revisiting Rainbow's has noisy layers (with one fixed noise draw, "
-        "networks_new.py); ours has none; both explore ε-greedily",
+        "experiment=minatar_rr Rainbow: Revisiting Rainbow's has noisy layers with one fixed noise draw "
+        "(networks_new.py), weights μ + σ·ε started at U(±1/√fan_in) and 0.1/√fan_in; ours has plain Glorot layers; "
+        "both act with ε = 0 (theirs by identity_epsilon), so neither explores beyond sticky actions",
         "experiment=minatar_rr DQN: MSE loss, as four of the five gins; dqn_asterix.gin uses Huber",
     ),
 }

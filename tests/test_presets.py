@@ -73,7 +73,8 @@ MINATAR_RR = {
             "agent.double_q": False, "agent.dueling": False, "replay.kind": "uniform"},
     "rainbow": {"agent.head.num_atoms": 51, "agent.head.v_min": -100.0, "agent.head.v_max": 100.0,
                 "agent.optim.lr": 1e-4, "agent.n_step": 3, "agent.double_q": True, "agent.dueling": True,
-                **DOPAMINE_PER},
+                # noisy = True: rainbow_agent_new.py passes identity_epsilon (ε = 0) instead of the gin's epsilon_fn
+                "agent.epsilon.start": 0.0, "agent.epsilon.end": 0.0, **DOPAMINE_PER},
 }
 
 # kenjyoung/MinAtar: examples/dqn.py (constants at its top, QNetwork, world_dynamics, train).
