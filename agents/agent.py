@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from agents.cuda_graph import GraphedUpdate, set_capturable
 from agents.heads import Head, ReturnDist, gather_action
+from agents.optim_stats import eps_dominated_fraction
 from agents.taus import TauSampler
 
 __all__ = ["TransitionBatch", "OptimizerSpec", "OPTIMIZERS", "COMPILE_MODES", "QNetwork", "Agent"]
@@ -345,6 +346,15 @@ class Agent:
         if max_norm is not None:
             torch._foreach_mul_(grads, torch.clamp(float(max_norm) / (total_norm + 1e-6), max=1.0))
         return total_norm
+
+    def optimizer_stats(self) -> dict[str, float]:
+        """Per group, the fraction of weights whose optimizer step its ε dominates (`agents/optim_stats.py`):
+        "eps_dominated_fraction" for "main", "<group>_eps_dominated_fraction" for the others; NaN before the
+        first update. Reads optimizer state, so the trainer calls it once per log period, not per update."""
+        return {
+            ("" if name == "main" else f"{name}_") + "eps_dominated_fraction": eps_dominated_fraction(optimizer)
+            for name, optimizer in self.optimizers.items()
+        }
 
     def sync_target(self) -> None:
         """Copy the online weights into the target network (θ⁻ ← θ)."""

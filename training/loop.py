@@ -440,7 +440,8 @@ class Trainer:
             self.save()
 
     def _log_training(self, logger: MetricLogger, epsilon: float) -> None:
-        """Log throughput since the last log, ε, the replay's size and the mean update metrics."""
+        """Log throughput since the last log, ε, the replay's size, the mean update metrics and, once
+        learning has started, the optimizers' ε-dominated fractions."""
         frames, updates = self.frames, self.counters.updates
         now = time.perf_counter()
         start_time, start_frames, start_updates = self._log_window
@@ -453,6 +454,8 @@ class Trainer:
         }
         for key, mean in self.update_metrics.drain(frames).items():
             values[metric_tag(key)] = mean
+        if self.counters.updates > 0:
+            values.update({f"optim/{key}": value for key, value in self.agent.optimizer_stats().items()})
         logger.scalars(frames, values)
         self._log_window = (now, frames, updates)
         self.counters.last_log_frames = frames

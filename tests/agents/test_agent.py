@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import math
 
 import pytest
 import torch
@@ -11,8 +12,9 @@ from torch import Tensor, nn
 
 from agents import build_agent
 from agents.agent import Agent, OptimizerSpec, QNetwork
-from agents.config import AgentConfig, ImplicitQuantileHeadConfig
+from agents.config import AgentConfig, FractionQuantileHeadConfig, ImplicitQuantileHeadConfig
 from agents.heads import ExpectedValueHead, Head, ReturnDist, TargetDist
+from agents.optim_stats import eps_dominated_fraction
 from agents.torsos import MLP, NatureCNN
 from replay.buffer import Batch
 
@@ -299,3 +301,17 @@ def test_iqn_picks_the_bootstrap_action_on_fresh_fractions() -> None:
                             torch.ones(n)))
     agreement = (seen["own_argmax"] == seen["next_action"]).float().mean()
     assert 0.4 < agreement < 0.6
+
+
+def test_agent_reports_each_groups_eps_dominated_fraction() -> None:
+    """FQF has two groups (its fraction proposal net has its own RMSprop), so both tags appear."""
+    agent = build_agent(AgentConfig(torso="mlp", head=FractionQuantileHeadConfig(num_fractions=4)), (1, 4), 2, "cpu")
+    stats = agent.optimizer_stats()
+    assert set(stats) == {"eps_dominated_fraction", "fraction_eps_dominated_fraction"}
+    assert all(math.isnan(value) for value in stats.values())
+    agent.update(make_batch(torch.randn(8, 1, 4), torch.zeros(8, dtype=torch.long), torch.ones(8), torch.zeros(8)))
+    expected = {name: eps_dominated_fraction(opt) for name, opt in agent.optimizers.items()}
+    stats = agent.optimizer_stats()
+    assert stats == {"eps_dominated_fraction": expected["main"],
+                     "fraction_eps_dominated_fraction": expected["fraction"]}
+    assert all(0.0 <= value <= 1.0 for value in stats.values())
