@@ -41,12 +41,12 @@ def eps_dominated_fraction(optimizer: torch.optim.Optimizer) -> float:
     """The fraction of `optimizer`'s weights (elements, over all its parameters) whose gradient RMS lies below
     their group's ε, i.e. whose steps are closer to momentum SGD at rate lr/ε than to normalized steps;
     NaN before the first step."""
-    below = total = 0
+    below, total = [], 0
     for group in optimizer.param_groups:
         for param in group["params"]:
             rms = gradient_rms(optimizer, group, param)
             if rms is None:
                 continue
-            below += int((rms < group["eps"]).sum())
+            below.append((rms < group["eps"]).sum())
             total += rms.numel()
-    return below / total if total else math.nan
+    return float(torch.stack(below).sum()) / total if total else math.nan  # one host sync

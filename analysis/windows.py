@@ -8,14 +8,13 @@ as the mean over that period, so its value at a window's end is the last record 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.runs import TRAIN_TAG
-from training.logging import METRICS_FILE
+from training.logging import METRICS_FILE, read_metrics
 
 __all__ = ["Window", "metric_windows"]
 
@@ -39,14 +38,7 @@ def metric_windows(run_dir: Path, window_frames: int, tags: Sequence[str] = ()) 
     path = Path(run_dir) / METRICS_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: not a run directory, or the run has not logged yet")
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and "frames" in record:
-            records.append(record)
+    records = [r for r in read_metrics(run_dir) if isinstance(r, dict) and "frames" in r]
     records.sort(key=lambda r: int(r["frames"]))
     if not records:
         return []
