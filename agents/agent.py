@@ -349,12 +349,16 @@ class Agent:
 
     def optimizer_stats(self) -> dict[str, float]:
         """Per group, the fraction of weights whose optimizer step its ε dominates (`agents/optim_stats.py`):
-        "eps_dominated_fraction" for "main", "<group>_eps_dominated_fraction" for the others; NaN before the
-        first update. Reads optimizer state, so the trainer calls it once per log period, not per update."""
-        return {
-            ("" if name == "main" else f"{name}_") + "eps_dominated_fraction": eps_dominated_fraction(optimizer)
-            for name, optimizer in self.optimizers.items()
-        }
+        "eps_dominated_fraction" for "main", "<group>_eps_dominated_fraction" for the others, each followed by
+        "/torso" and "/head" where the group holds weights of both; NaN before the first update. Reads optimizer
+        state, so the trainer calls it once per log period, not per update."""
+        parts = {"torso": list(self.online.torso.parameters()), "head": list(self.online.head.parameters())}
+        stats = {}
+        for name, optimizer in self.optimizers.items():
+            tag = ("" if name == "main" else f"{name}_") + "eps_dominated_fraction"
+            for part, fraction in eps_dominated_fraction(optimizer, parts).items():
+                stats[f"{tag}/{part}" if part else tag] = fraction
+        return stats
 
     def sync_target(self) -> None:
         """Copy the online weights into the target network (θ⁻ ← θ)."""

@@ -5,12 +5,15 @@ running gradient RMS: √v̂ for Adam (Kingma & Ba 2015, Algorithm 1, v̂ = v / 
 √(E[g²] − E[g]²) for RMSprop. Where r ≪ ε the step is lr/ε·m, a plain momentum-SGD step, not a normalized
 one, so an ε copied from a setting with larger gradients (Dopamine's 3.125e-4, for instance) can slow the
 weights whose gradients are small. The fraction of weights with r < ε (ε more than half the denominator)
-says how much of a network learns that way.
+says how much of a network learns that way, and the same fraction over each part of the network (torso, head)
+says where: a categorical head whose atoms hold no mass has tiny gradients that a single figure for the whole
+network would attribute to every layer.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 
 import torch
 
@@ -37,16 +40,31 @@ def gradient_rms(optimizer: torch.optim.Optimizer, group: dict, param: torch.Ten
 
 
 @torch.no_grad()
-def eps_dominated_fraction(optimizer: torch.optim.Optimizer) -> float:
-    """The fraction of `optimizer`'s weights (elements, over all its parameters) whose gradient RMS lies below
-    their group's ε, i.e. whose steps are closer to momentum SGD at rate lr/ε than to normalized steps;
-    NaN before the first step."""
-    below, total = [], 0
+def eps_dominated_fraction(
+    optimizer: torch.optim.Optimizer, parts: Mapping[str, Iterable[torch.Tensor]] | None = None
+) -> dict[str, float]:
+    """The fraction of `optimizer`'s weights (elements) whose gradient RMS lies below their group's ε, i.e. whose
+    steps are closer to momentum SGD at rate lr/ε than to normalized steps: "" over all its parameters, and for
+    each named part (a set of parameters, e.g. a module's) that holds some but not all of them, over those alone.
+    NaN before the first step. One host sync however many parts."""
+    held = [param for group in optimizer.param_groups for param in group["params"]]
+    stepped, below = [], []
     for group in optimizer.param_groups:
         for param in group["params"]:
             rms = gradient_rms(optimizer, group, param)
-            if rms is None:
-                continue
-            below.append((rms < group["eps"]).sum())
-            total += rms.numel()
-    return float(torch.stack(below).sum()) / total if total else math.nan  # one host sync
+            if rms is not None:
+                stepped.append(param)
+                below.append((rms < group["eps"]).sum())
+    below_by_param = dict(zip(map(id, stepped), torch.stack(below).tolist(), strict=True)) if below else {}  # sync
+    selections = {"": held}
+    for name, params in (parts or {}).items():
+        ids = {id(param) for param in params}
+        inside = [param for param in held if id(param) in ids]
+        if 0 < len(inside) < len(held):
+            selections[name] = inside
+    fractions = {}
+    for name, params in selections.items():
+        counted = [param for param in params if id(param) in below_by_param]
+        total = sum(param.numel() for param in counted)
+        fractions[name] = sum(below_by_param[id(param)] for param in counted) / total if total else math.nan
+    return fractions

@@ -304,14 +304,19 @@ def test_iqn_picks_the_bootstrap_action_on_fresh_fractions() -> None:
 
 
 def test_agent_reports_each_groups_eps_dominated_fraction() -> None:
-    """FQF has two groups (its fraction proposal net has its own RMSprop), so both tags appear."""
+    """FQF has two groups (its fraction proposal net has its own RMSprop), so both tags appear; "main" holds the
+    torso and the quantile head, so it has a figure for each part, while the fraction group lies in the head."""
     agent = build_agent(AgentConfig(torso="mlp", head=FractionQuantileHeadConfig(num_fractions=4)), (1, 4), 2, "cpu")
+    tags = {"eps_dominated_fraction", "eps_dominated_fraction/torso", "eps_dominated_fraction/head",
+            "fraction_eps_dominated_fraction"}
     stats = agent.optimizer_stats()
-    assert set(stats) == {"eps_dominated_fraction", "fraction_eps_dominated_fraction"}
+    assert set(stats) == tags
     assert all(math.isnan(value) for value in stats.values())
     agent.update(make_batch(torch.randn(8, 1, 4), torch.zeros(8, dtype=torch.long), torch.ones(8), torch.zeros(8)))
-    expected = {name: eps_dominated_fraction(opt) for name, opt in agent.optimizers.items()}
+    parts = {"torso": list(agent.online.torso.parameters()), "head": list(agent.online.head.parameters())}
+    main = eps_dominated_fraction(agent.optimizers["main"], parts)
     stats = agent.optimizer_stats()
-    assert stats == {"eps_dominated_fraction": expected["main"],
-                     "fraction_eps_dominated_fraction": expected["fraction"]}
+    assert stats == {"eps_dominated_fraction": main[""], "eps_dominated_fraction/torso": main["torso"],
+                     "eps_dominated_fraction/head": main["head"],
+                     "fraction_eps_dominated_fraction": eps_dominated_fraction(agent.optimizers["fraction"])[""]}
     assert all(0.0 <= value <= 1.0 for value in stats.values())

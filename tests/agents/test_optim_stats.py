@@ -34,7 +34,7 @@ def test_adam_rms_is_the_bias_corrected_gradient_rms(fused):
     # Three equal gradients: v = (1 − β₂³)·g², v̂ = g² again.
     torch.testing.assert_close(_rms(_stepped("adam", GRADS, steps=3, fused=fused)), GRADS.abs())
     # |g| below 1e-4: 1e-6, 5e-5 and 0 of six.
-    assert eps_dominated_fraction(optimizer) == pytest.approx(3 / 6)
+    assert eps_dominated_fraction(optimizer) == {"": pytest.approx(3 / 6)}
 
 
 def test_rmsprop_rms_plain_and_centered():
@@ -45,13 +45,26 @@ def test_rmsprop_rms_plain_and_centered():
     centered = _stepped("rmsprop", GRADS, alpha=alpha, centered=True)
     torch.testing.assert_close(_rms(centered), GRADS.abs() * math.sqrt(alpha * (1 - alpha)))
     # r = |g|·0.218: below 1e-4 for 1e-6, 5e-5, 2e-4 (4.4e-5) and 0.
-    assert eps_dominated_fraction(centered) == pytest.approx(4 / 6)
+    assert eps_dominated_fraction(centered) == {"": pytest.approx(4 / 6)}
 
 
 def test_fraction_counts_elements_over_every_parameter_and_is_nan_before_a_step():
     small, large = torch.nn.Parameter(torch.zeros(3)), torch.nn.Parameter(torch.zeros(1))
     optimizer = OptimizerSpec(name="adam", lr=1e-3, eps=EPS).build([small, large])
-    assert math.isnan(eps_dominated_fraction(optimizer))
+    assert math.isnan(eps_dominated_fraction(optimizer)[""])
     small.grad, large.grad = torch.full((3,), 1e-7), torch.ones(1)
     optimizer.step()
-    assert eps_dominated_fraction(optimizer) == pytest.approx(3 / 4)
+    assert eps_dominated_fraction(optimizer) == {"": pytest.approx(3 / 4)}
+
+
+def test_each_part_counts_its_own_weights_and_parts_holding_all_or_none_are_left_out():
+    small, large, other = (torch.nn.Parameter(torch.zeros(n)) for n in (3, 2, 4))
+    optimizer = OptimizerSpec(name="adam", lr=1e-3, eps=EPS).build([small, large])
+    parts = {"torso": [small], "head": [large, other], "everything": [small, large], "elsewhere": [other]}
+    before = eps_dominated_fraction(optimizer, parts)
+    assert set(before) == {"", "torso", "head"} and all(math.isnan(value) for value in before.values())
+    # |g| below 1e-4: two of small's three, one of large's two.
+    small.grad, large.grad = torch.tensor([1e-7, 1e-5, 1.0]), torch.tensor([1e-6, 1e-2])
+    optimizer.step()
+    assert eps_dominated_fraction(optimizer, parts) == {
+        "": pytest.approx(3 / 5), "torso": pytest.approx(2 / 3), "head": pytest.approx(1 / 2)}

@@ -49,7 +49,8 @@ def test_quickstart_atari_run_writes_everything_and_evaluates(runs_root):
     records = read_metrics(run_dir)
     tags = set().union(*records)
     for tag in ("train/episode_return", "train/hns", "eval/return", "eval/hns", "loss/td", "q/mean",
-                "perf/frames_per_s", "perf/updates_per_s", "optim/eps_dominated_fraction"):
+                "perf/frames_per_s", "perf/updates_per_s", "optim/eps_dominated_fraction",
+                "optim/eps_dominated_fraction/torso", "optim/eps_dominated_fraction/head"):
         assert tag in tags, tag
     assert max(r["frames"] for r in records) == 4000
     assert latest_checkpoint(run_dir).name == "step-0000000004000"
