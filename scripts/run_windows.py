@@ -46,26 +46,29 @@ def write_csv(path: Path, runs: dict[str, list[Window]], tags: list[str]) -> Non
 
 
 def write_png(path: Path, runs: dict[str, list[Window]], tags: list[str], log_tags: set[str]) -> None:
-    """The mean return per window and each tag against frames, a panel each."""
+    """The mean return per window and each tag against frames, a panel each; one legend beside the panels, and
+    a distinct colour per run up to 20 runs (tab20 beyond 10), so that many runs stay apart."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     panels = ["episode_return_mean", *tags]
+    colours = plt.get_cmap("tab10" if len(runs) <= 10 else "tab20").colors
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
-        for label, windows in runs.items():
+        for index, (label, windows) in enumerate(runs.items()):
             x = [w.end_frames for w in windows]
             y = [w.episode_return_mean if panel == "episode_return_mean" else w.tags[panel] for w in windows]
-            ax.plot(x, y, marker=".", label=label)
+            ax.plot(x, y, marker=".", label=label, color=colours[index % len(colours)])
         ax.set_xlabel("frames")
         ax.set_ylabel("training return (window mean)" if panel == "episode_return_mean" else panel)
         if panel in log_tags:
             ax.set_yscale("log")
-        ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
